@@ -32,7 +32,10 @@ let package = Package(
         .target(
             name: "CBantinProto",
             dependencies: ["CProtobufC"],
-            cSettings: [.headerSearchPath("include")]
+            cSettings: [.headerSearchPath("include")],
+            // Swift code reaches protobuf-c's API through this module's headers, so the link
+            // flag of CProtobufC's module map alone is not enough.
+            linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
         // The shared target: wire messages (Swift side of the protobuf-c types) and the domain model.
         .target(
@@ -63,7 +66,7 @@ let package = Package(
         // Shared test fixtures: PKI, servers started in-process or as child processes.
         .target(
             name: "BantinTesting",
-            dependencies: ["BantinRPC", "BantinCore", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["BantinRPC", "BantinCore", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "bantin-ingest",

@@ -2,7 +2,7 @@ import CBantinProto
 
 /// bantin.bench.v1.EchoRequest
 public struct EchoRequest: WireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__bench__v1__echo_request__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.bench.v1.EchoRequest")
     public var payload: [UInt8]
     public var delayMillis: UInt32
 
@@ -26,7 +26,7 @@ public struct EchoRequest: WireMessage, Equatable {
 
 /// bantin.bench.v1.EchoResponse
 public struct EchoResponse: WireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__bench__v1__echo_response__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.bench.v1.EchoResponse")
     public var payload: [UInt8]
 
     public init(payload: [UInt8]) { self.payload = payload }

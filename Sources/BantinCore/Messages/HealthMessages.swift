@@ -2,7 +2,7 @@ import CBantinProto
 
 /// bantin.health.v1.HealthCheckRequest
 public struct HealthCheckRequest: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__health__v1__health_check_request__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.health.v1.HealthCheckRequest")
     public var service: String
 
     public init(service: String = "") { self.service = service }
@@ -16,7 +16,7 @@ public struct HealthCheckRequest: DynamicWireMessage, Equatable {
 
 /// bantin.health.v1.HealthCheckResponse
 public struct HealthCheckResponse: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__health__v1__health_check_response__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.health.v1.HealthCheckResponse")
 
     public enum ServingStatus: Int32, Sendable {
         case unknown = 0, serving = 1, notServing = 2, serviceUnknown = 3

@@ -62,7 +62,7 @@ public struct Metadata: Sendable, Equatable, ExpressibleByDictionaryLiteral, Seq
 
     func cEntries(in arena: ProtobufArena) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<Bantin__Rpc__V1__MetadataEntry>?>?) {
         guard !entries.isEmpty else { return (0, nil) }
-        let type = MessageType(withUnsafePointer(to: bantin__rpc__v1__metadata_entry__descriptor) { $0 })
+        let type = MessageType.named("bantin.rpc.v1.MetadataEntry")
         let items = entries.map { entry in
             let e = arena.newMessage(Bantin__Rpc__V1__MetadataEntry.self, type)
             e.pointee.key = arena.cString(entry.key)
@@ -82,7 +82,7 @@ public struct Metadata: Sendable, Equatable, ExpressibleByDictionaryLiteral, Seq
 
 /// Body of HEADERS: opens a call.
 public struct CallHeaders: WireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__rpc__v1__call_headers__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.rpc.v1.CallHeaders")
     public var method: String
     public var timeoutMicros: Int64
     public var metadata: Metadata
@@ -110,7 +110,7 @@ public struct CallHeaders: WireMessage, Equatable {
 
 /// Body of TRAILERS: the call's final status.
 public struct CallTrailers: WireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__rpc__v1__call_trailers__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.rpc.v1.CallTrailers")
     public var code: StatusCode
     public var message: String
     public var metadata: Metadata
@@ -138,7 +138,7 @@ public struct CallTrailers: WireMessage, Equatable {
 
 /// Body of GOAWAY: no call above `lastCallID` will be served on this connection.
 public struct GoAway: WireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__rpc__v1__go_away__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.rpc.v1.GoAway")
     public var lastCallID: UInt32
     public var code: StatusCode
     public var reason: String

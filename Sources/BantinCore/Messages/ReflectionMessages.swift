@@ -2,7 +2,7 @@ import CBantinProto
 
 /// bantin.reflection.v1.ListMethodsRequest
 public struct ListMethodsRequest: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__reflection__v1__list_methods_request__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.reflection.v1.ListMethodsRequest")
     public init() {}
     public init(dynamic: DynamicMessage) {}
     public var dynamic: DynamicMessage { DynamicMessage(type: Self.messageType) }
@@ -27,7 +27,7 @@ public struct MethodInfo: Sendable, Equatable {
         self.idempotent = idempotent
     }
 
-    static let messageType = MessageType(withUnsafePointer(to: bantin__reflection__v1__method_info__descriptor) { $0 })
+    static let messageType = MessageType.named("bantin.reflection.v1.MethodInfo")
 
     init(dynamic m: DynamicMessage) {
         self.init(path: m.string("path"), requestType: m.string("request_type"), responseType: m.string("response_type"),
@@ -49,7 +49,7 @@ public struct MethodInfo: Sendable, Equatable {
 
 /// bantin.reflection.v1.ListMethodsResponse
 public struct ListMethodsResponse: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__reflection__v1__list_methods_response__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.reflection.v1.ListMethodsResponse")
     public var methods: [MethodInfo]
 
     public init(methods: [MethodInfo]) { self.methods = methods }
@@ -63,7 +63,7 @@ public struct ListMethodsResponse: DynamicWireMessage, Equatable {
 
 /// bantin.reflection.v1.DescribeTypeRequest
 public struct DescribeTypeRequest: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__reflection__v1__describe_type_request__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.reflection.v1.DescribeTypeRequest")
     public var name: String
     public init(name: String) { self.name = name }
     public init(dynamic: DynamicMessage) { name = dynamic.string("name") }
@@ -76,7 +76,7 @@ public struct DescribeTypeRequest: DynamicWireMessage, Equatable {
 
 /// bantin.reflection.v1.DescribeTypeResponse: kept dynamic, since it only travels to printers.
 public struct DescribeTypeResponse: DynamicWireMessage, Equatable {
-    public static let messageType = MessageType(withUnsafePointer(to: bantin__reflection__v1__describe_type_response__descriptor) { $0 })
+    public static let messageType = MessageType.named("bantin.reflection.v1.DescribeTypeResponse")
     public var dynamic: DynamicMessage
     public init(dynamic: DynamicMessage) { self.dynamic = dynamic }
 }

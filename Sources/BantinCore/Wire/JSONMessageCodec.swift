@@ -10,7 +10,8 @@ public enum JSONMessageCodec {
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
         } catch {
-            throw WireError.json("request is not valid JSON: \(error.localizedDescription)")
+            let reason = if case DecodingError.dataCorrupted(let context) = error { context.debugDescription } else { "\(error)" }
+            throw WireError.json("request is not valid JSON: \(reason)")
         }
         return try message(from: value, type: type, path: type.name)
     }

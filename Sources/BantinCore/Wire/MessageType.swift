@@ -17,6 +17,13 @@ public struct MessageType: @unchecked Sendable, Hashable, CustomStringConvertibl
         UnsafeBufferPointer(start: descriptor.pointee.fields, count: Int(descriptor.pointee.n_fields))
     }
 
+    /// A generated type by its fully qualified name. Descriptors are reached through the
+    /// registry's C accessors: taking `&descriptor` of a C global from Swift may point at a copy.
+    public static func named(_ name: String) -> MessageType {
+        guard let type = TypeRegistry.messages[name] else { preconditionFailure("\(name) is not in proto/; run `make proto`") }
+        return type
+    }
+
     public func field(named name: String) -> ProtobufCFieldDescriptor? {
         protobuf_c_message_descriptor_get_field_by_name(descriptor, name)?.pointee
     }

@@ -1,0 +1,32 @@
+import BantinCore
+import Logging
+import NIOCore
+
+/// What a handler knows about its call.
+public struct ServerContext: Sendable {
+    public let method: String
+    /// When the client stops waiting; nil when it set no deadline.
+    public let deadline: NIODeadline?
+    public let metadata: Metadata
+    /// From the verified client certificate, parsed once per connection.
+    public let peer: PeerIdentity?
+    /// The client's x-request-id, or one made up for this call; logged with every line.
+    public let requestID: String
+    public let logger: Logger
+
+    /// Time left before the deadline.
+    public var remaining: TimeAmount? { deadline.map { $0 - .now() } }
+}
+
+/// Deadline propagation: a handler's outbound calls inherit what is left of its own deadline.
+public enum CallDeadline {
+    @TaskLocal public static var current: NIODeadline?
+}
+
+/// Message-credit flow control on streams (docs/PROTOCOL.md, "Flow control").
+public enum FlowControl {
+    /// Messages each side may send on a call before the receiver grants more with WINDOW.
+    public static let initialWindow = 32
+    /// The receiver grants credit back once the application has consumed this many.
+    static let grantThreshold = 16
+}

@@ -1,0 +1,72 @@
+import BantinCore
+import NIOCore
+
+/// One call on a client connection, confined to its event loop like `ServerCall`.
+final class ClientCall: @unchecked Sendable {
+    let id: UInt32
+    let path: String
+    let responses: InboundMessageQueue
+    let credit: SendCredit
+    let startedAt = NIODeadline.now()
+    private unowned let connection: ClientConnectionHandler
+    private let eventLoop: any EventLoop
+    var deadlineTimer: Scheduled<Void>?
+    private(set) var status: RPCError?
+
+    init(id: UInt32, path: String, connection: ClientConnectionHandler, eventLoop: any EventLoop) {
+        self.id = id
+        self.path = path
+        self.connection = connection
+        self.eventLoop = eventLoop
+        self.credit = SendCredit(eventLoop: eventLoop)
+        self.responses = InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
+            connection.sendWindow(callID: id, credit: count)
+        }
+    }
+
+    /// Sends one request message (credit permitting); `end` marks it the last.
+    func send(_ message: ByteBuffer, end: Bool) async throws {
+        try await credit.acquire()
+        try onLoop { call in
+            if let status = call.status { throw status }
+            call.connection.write(Frame(type: .message, flags: end ? .end : [], callID: call.id, payload: message))
+        }
+    }
+
+    /// Tells the server no more requests follow.
+    func halfClose() throws {
+        try onLoop { call in
+            guard call.status == nil else { return }
+            call.connection.write(Frame(type: .halfClose, flags: .end, callID: call.id))
+        }
+    }
+
+    /// Cancels the call: CANCEL to the server, `status` to whoever waits here.
+    func cancel(_ status: RPCError) {
+        let send: @Sendable (ClientCall) -> Void = { call in
+            guard call.status == nil else { return }
+            call.connection.write(Frame(type: .cancel, callID: call.id))
+            call.end(status)
+        }
+        if eventLoop.inEventLoop { send(self) } else { eventLoop.execute { send(self) } }
+    }
+
+    /// Called on the loop when TRAILERS arrive, the deadline passes or the connection ends.
+    func end(_ status: RPCError) {
+        eventLoop.preconditionInEventLoop()
+        guard self.status == nil else { return }
+        self.status = status
+        deadlineTimer?.cancel()
+        responses.finish(status.code == .ok ? nil : status)
+        credit.fail(status.code == .ok ? RPCError(.failedPrecondition, "call already completed") : status)
+        connection.callEnded(self, status: status)
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ClientCall) throws -> Void) throws {
+        if eventLoop.inEventLoop {
+            try body(self)
+        } else {
+            eventLoop.execute { try? body(self) }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import BantinCore
+import NIOCore
+
+/// A service registers its handlers on a router; the server dispatches HEADERS by path.
+public protocol RPCService: Sendable {
+    func register(on router: inout Router)
+}
+
+/// Method path → handler. Handlers are typed; the router erases them to bytes in, bytes out.
+public struct Router: Sendable {
+    struct Route: Sendable {
+        let info: MethodInfo
+        let kind: CallKind
+        /// Fast handlers run on the connection's event loop; CPU-heavy ones opt out.
+        let runsOnEventLoop: Bool
+        let body: @Sendable (ServerCall) async throws -> Void
+    }
+
+    private(set) var routes: [String: Route] = [:]
+
+    public init() {}
+
+    public var methods: [MethodInfo] { routes.values.map(\.info).sorted { $0.path < $1.path } }
+
+    func route(for path: String) -> Route? { routes[path] }
+
+    public mutating func unary<Req, Resp>(
+        _ method: Method<Req, Resp>, runsOnEventLoop: Bool = true,
+        _ handler: @escaping @Sendable (Req, ServerContext) async throws -> Resp
+    ) {
+        add(method, runsOnEventLoop) { call in
+            let request = try Req(unpacking: try call.singleRequest())
+            let response = try await handler(request, call.context)
+            call.finish(with: response)
+        }
+    }
+
+    public mutating func serverStreaming<Req, Resp>(
+        _ method: Method<Req, Resp>, runsOnEventLoop: Bool = true,
+        _ handler: @escaping @Sendable (Req, ResponseWriter<Resp>, ServerContext) async throws -> Void
+    ) {
+        add(method, runsOnEventLoop) { call in
+            let request = try Req(unpacking: try call.singleRequest())
+            try await handler(request, ResponseWriter(call: call), call.context)
+            call.finish(RPCError(.ok, ""))
+        }
+    }
+
+    public mutating func clientStreaming<Req, Resp>(
+        _ method: Method<Req, Resp>, runsOnEventLoop: Bool = true,
+        _ handler: @escaping @Sendable (RequestStream<Req>, ServerContext) async throws -> Resp
+    ) {
+        add(method, runsOnEventLoop) { call in
+            let response = try await handler(RequestStream(queue: call.inbound), call.context)
+            call.finish(with: response)
+        }
+    }
+
+    public mutating func bidirectionalStreaming<Req, Resp>(
+        _ method: Method<Req, Resp>, runsOnEventLoop: Bool = true,
+        _ handler: @escaping @Sendable (RequestStream<Req>, ResponseWriter<Resp>, ServerContext) async throws -> Void
+    ) {
+        add(method, runsOnEventLoop) { call in
+            try await handler(RequestStream(queue: call.inbound), ResponseWriter(call: call), call.context)
+            call.finish(RPCError(.ok, ""))
+        }
+    }
+
+    private mutating func add<Req, Resp>(_ method: Method<Req, Resp>, _ onLoop: Bool, _ body: @escaping @Sendable (ServerCall) async throws -> Void) {
+        precondition(routes[method.path] == nil, "method \(method.path) registered twice")
+        routes[method.path] = Route(info: method.info, kind: method.kind, runsOnEventLoop: onLoop, body: body)
+    }
+}
+
+/// The messages a client streams to a handler.
+public struct RequestStream<Message: WireMessage>: AsyncSequence, Sendable {
+    let queue: InboundMessageQueue
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let queue: InboundMessageQueue
+        public mutating func next() async throws -> Message? {
+            guard let buffer = try await queue.next() else { return nil }
+            return try Message(unpacking: buffer)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: queue) }
+}
+
+/// Sends a handler's streamed responses, waiting when the client has granted no credit.
+public struct ResponseWriter<Message: WireMessage>: Sendable {
+    let call: ServerCall
+
+    public func write(_ message: Message) async throws {
+        try await call.send(message.packed())
+    }
+}

@@ -1,0 +1,98 @@
+import BantinCore
+import NIOCore
+
+/// One call on a server connection. Frames feed it on the event loop; the handler task reads
+/// requests and writes responses through it. Mutable state is confined to the event loop.
+final class ServerCall: @unchecked Sendable {
+    let id: UInt32
+    let route: Router.Route
+    let context: ServerContext
+    let inbound: InboundMessageQueue
+    let credit: SendCredit
+    let startedAt = NIODeadline.now()
+    private unowned let connection: ServerConnectionHandler
+    private let eventLoop: any EventLoop
+
+    // Event-loop state.
+    var request: ByteBuffer?
+    var requestComplete = false
+    var task: Task<Void, Never>?
+    var deadlineTimer: Scheduled<Void>?
+    private(set) var finished = false
+
+    init(id: UInt32, route: Router.Route, context: ServerContext, connection: ServerConnectionHandler, eventLoop: any EventLoop) {
+        self.id = id
+        self.route = route
+        self.context = context
+        self.connection = connection
+        self.eventLoop = eventLoop
+        self.credit = SendCredit(eventLoop: eventLoop)
+        self.inbound = InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
+            connection.sendWindow(callID: id, credit: count)
+        }
+    }
+
+    /// The request of a unary or server-streaming call; the task starts only once it is complete.
+    func singleRequest() throws -> ByteBuffer {
+        guard let request else { throw RPCError(.invalidArgument, "the call ended without a request message") }
+        return request
+    }
+
+    /// Sends one streamed response, waiting for credit from the client.
+    func send(_ message: ByteBuffer) async throws {
+        try await credit.acquire()
+        try Task.checkCancellation()
+        onLoop { call in
+            guard !call.finished else { return }
+            call.connection.write(Frame(type: .message, callID: call.id, payload: message), flush: true)
+        }
+    }
+
+    /// Sends the single response and OK trailers in one flush.
+    func finish<M: WireMessage>(with response: M) {
+        let body = response.packed()
+        onLoop { call in
+            guard !call.finished else { return }
+            call.connection.write(Frame(type: .message, callID: call.id, payload: body), flush: false)
+            call.complete(RPCError(.ok, ""))
+        }
+    }
+
+    /// Ends the call with a status (OK included); later writes are dropped.
+    func finish(_ status: RPCError) {
+        onLoop { $0.complete(status) }
+    }
+
+    /// Ends the call because the client went away or cancelled: no trailers, the handler is cancelled.
+    func abandon(_ reason: RPCError) {
+        eventLoop.preconditionInEventLoop()
+        guard !finished else { return }
+        finished = true
+        deadlineTimer?.cancel()
+        task?.cancel()
+        inbound.finish(reason)
+        credit.fail(reason)
+        connection.callEnded(self, status: reason)
+    }
+
+    func complete(_ status: RPCError) {
+        eventLoop.preconditionInEventLoop()
+        guard !finished else { return }
+        finished = true
+        deadlineTimer?.cancel()
+        if status.code != .ok { task?.cancel() }
+        inbound.finish(status.code == .ok ? nil : status)
+        credit.fail(status)
+        let trailers = CallTrailers(code: status.code, message: status.message, metadata: status.metadata)
+        connection.write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()), flush: true)
+        connection.callEnded(self, status: status)
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ServerCall) -> Void) {
+        if eventLoop.inEventLoop {
+            body(self)
+        } else {
+            eventLoop.execute { body(self) }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import BantinCore
+import Foundation
+import NIOCore
+import Testing
+
+@Suite struct WireTests {
+    @Test func typedMessagesRoundTrip() throws {
+        var metadata = Metadata()
+        metadata.add("X-Request-Id", "abc")
+        let headers = CallHeaders(method: "/bantin.query.v1.Query/Search", timeoutMicros: 1_500_000, metadata: metadata)
+        #expect(try CallHeaders(unpacking: headers.packed()) == headers)
+        let trailers = CallTrailers(code: .deadlineExceeded, message: "hết thời gian")
+        #expect(try CallTrailers(unpacking: trailers.packed()) == trailers)
+        let big = EchoRequest(payload: Array(repeating: 0x5A, count: 1_000_000))
+        #expect(try EchoRequest(unpacking: big.packed()) == big)
+    }
+
+    @Test func statusCodesHaveGRPCNumbers() {
+        #expect(StatusCode.allCases.count == 17)
+        #expect(StatusCode.deadlineExceeded.rawValue == 4)
+        #expect(StatusCode.unavailable.rawValue == 14)
+        #expect(StatusCode.unauthenticated.rawValue == 16)
+        #expect(StatusCode(wireValue: 99) == .unknown)
+    }
+
+    @Test func malformedBytesAreAnErrorNotACrash() {
+        #expect(throws: WireError.malformed(type: "bantin.bench.v1.EchoRequest")) {
+            try EchoRequest(unpacking: ByteBuffer(bytes: [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]))
+        }
+        #expect(throws: WireError.self) { try CallHeaders(unpacking: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])) }
+    }
+
+    @Test func jsonToProtobufAndBack() throws {
+        let type = try TypeRegistry.message(named: "bantin.ingest.v1.SubmitResponse")
+        let json = #"{"outcome": "DUPLICATE", "articleId": "a1", "seq": "42", "similarity": 0.93, "duplicate_of": "a0"}"#
+        let message = try JSONMessageCodec.decode(json, as: type)
+        var buffer = ByteBuffer()
+        message.pack(into: &buffer)
+        let back = try DynamicMessage(type: type, unpacking: buffer)
+        #expect(back == message)
+        let text = JSONMessageCodec.encode(back, pretty: false)
+        #expect(text == #"{"outcome":"DUPLICATE","articleId":"a1","seq":"42","duplicateOf":"a0","similarity":0.93}"#)
+    }
+
+    @Test func jsonNestedRepeatedEnumsAndBytes() throws {
+        let type = try TypeRegistry.message(named: "bantin.domain.v1.Extraction")
+        let json = #"{"entities": [{"id": "person:nong-thanh-tung", "type": "PERSON", "name": "Nông Thanh Tùng", "honorifics": ["đồng chí"]}], "mentions": [{"span": {"start": 10, "end": 25}}]}"#
+        let message = try JSONMessageCodec.decode(json, as: type)
+        var buffer = ByteBuffer()
+        message.pack(into: &buffer)
+        let back = try DynamicMessage(type: type, unpacking: buffer)
+        #expect(back == message)
+        #expect(JSONMessageCodec.encode(back, pretty: false).contains(#""name":"Nông Thanh Tùng""#))
+
+        let echo = try TypeRegistry.message(named: "bantin.bench.v1.EchoRequest")
+        let bytes = try JSONMessageCodec.decode(#"{"payload": "AQID"}"#, as: echo)
+        #expect(bytes.fields["payload"] == .bytes([1, 2, 3]))
+    }
+
+    @Test func jsonErrorsNameTheProblem() throws {
+        let type = try TypeRegistry.message(named: "bantin.bench.v1.EchoRequest")
+        #expect(throws: WireError.self) { try JSONMessageCodec.decode(#"{"paylod": ""}"#, as: type) }
+        do {
+            _ = try JSONMessageCodec.decode(#"{"paylod": ""}"#, as: type)
+        } catch {
+            #expect("\(error)".contains("unknown field 'paylod'"))
+            #expect("\(error)".contains("payload"))
+        }
+        #expect(throws: WireError.self) { try JSONMessageCodec.decode(#"{"delayMillis": -1}"#, as: type) }
+        #expect(throws: WireError.self) { try JSONMessageCodec.decode(#"{"payload": "not base64!"}"#, as: type) }
+        #expect(throws: WireError.self) { try JSONMessageCodec.decode("[1, 2", as: type) }
+        let health = try TypeRegistry.message(named: "bantin.health.v1.HealthCheckResponse")
+        #expect(throws: WireError.self) { try JSONMessageCodec.decode(#"{"status": "SLEEPING"}"#, as: health) }
+    }
+}
+
+@Suite struct GeneratedCodeTests {
+    /// `make proto` output must match what is committed.
+    @Test func committedProtobufCCodeIsFresh() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bantin-proto-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [root.appendingPathComponent("proto/generate.sh").path, out.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "proto/generate.sh failed (is protoc-c installed? apt-get install protobuf-c-compiler)")
+        let committed = root.appendingPathComponent("Sources/CBantinProto")
+        for relative in try FileManager.default.subpathsOfDirectory(atPath: out.path) {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: out.appendingPathComponent(relative).path, isDirectory: &isDirectory)
+            if isDirectory.boolValue { continue }
+            let fresh = try Data(contentsOf: out.appendingPathComponent(relative))
+            let old = try? Data(contentsOf: committed.appendingPathComponent(relative))
+            #expect(fresh == old, "Sources/CBantinProto/\(relative) is stale: run `make proto` and commit the result")
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import BantinCore
+import BantinRPC
+import BantinTesting
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// A handler that sleeps until cancelled, recording that it saw the cancellation.
+struct SlowService: RPCService {
+    static let wait = Method<EchoRequest, EchoResponse>("/bantin.test.v1.Slow/Wait", kind: .unary)
+    let sawCancellation: NIOLockedValueBox<Bool>
+    let started: NIOLockedValueBox<Int>
+
+    func register(on router: inout Router) {
+        let saw = sawCancellation
+        let started = started
+        router.unary(Self.wait) { request, _ in
+            started.withLockedValue { $0 += 1 }
+            do {
+                try await Task.sleep(for: .milliseconds(Int(request.delayMillis)))
+            } catch is CancellationError {
+                saw.withLockedValue { $0 = true }
+                throw CancellationError()
+            }
+            return EchoResponse(payload: request.payload)
+        }
+    }
+}
+
+@Suite struct CallTests {
+    @Test func allFourCallShapesRoundTrip() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        let payload = Array("Chỉ thị số 07-CT/TW".utf8)
+
+        let unary = try await client.unary(EchoService.echo, EchoRequest(payload: payload))
+        #expect(unary.payload == payload)
+
+        // More messages than the initial window, so WINDOW frames must flow.
+        let collected = try await client.clientStreaming(EchoService.collect) { writer in
+            for byte in payload + payload + payload { try await writer.write(EchoRequest(payload: [byte])) }
+        }
+        #expect(collected.payload == payload + payload + payload)
+
+        let expanded = try await client.serverStreaming(EchoService.expand, EchoRequest(payload: payload + payload)) { responses in
+            var all: [UInt8] = []
+            for try await r in responses { all += r.payload }
+            return all
+        }
+        #expect(expanded == payload + payload)
+
+        let chatted = try await client.bidirectionalStreaming(EchoService.chat) { writer, responses in
+            var got: [[UInt8]] = []
+            var iterator = responses.makeAsyncIterator()
+            for i in 0..<100 {
+                try await writer.write(EchoRequest(payload: [UInt8(i)]))
+                got.append(try await iterator.next()!.payload)
+            }
+            try writer.finish()
+            #expect(try await iterator.next() == nil)
+            return got
+        }
+        #expect(chatted == (0..<100).map { [UInt8($0)] })
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func thousandConcurrentCallsOnOneConnection() async throws {
+        let server = try await TestServer.start(pki: try TestPKI()) { $0.maxConcurrentCalls = 1000 }
+        let client = try server.client()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<1000 {
+                group.addTask {
+                    let payload = Array("call \(i)".utf8)
+                    let reply = try await client.unary(EchoService.echo, EchoRequest(payload: payload, delayMillis: 5))
+                    #expect(reply.payload == payload)
+                }
+            }
+            try await group.waitForAll()
+        }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func deadlineExceededAndTheHandlerSeesCancellation() async throws {
+        let saw = NIOLockedValueBox(false)
+        let service = SlowService(sawCancellation: saw, started: NIOLockedValueBox(0))
+        let server = try await TestServer.start(pki: try TestPKI(), services: [service])
+        let client = try server.client()
+        let error = await #expect(throws: RPCError.self) {
+            try await client.unary(SlowService.wait, EchoRequest(payload: [1], delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(100)))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        try await waitUntil { saw.withLockedValue { $0 } }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func expiredDeadlineFailsWithoutSending() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        let error = await #expect(throws: RPCError.self) {
+            try await client.unary(EchoService.echo, EchoRequest(payload: []), options: CallOptions(timeout: .zero))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        await server.stop()
+    }
+
+    @Test func clientCancellationReachesTheHandler() async throws {
+        let saw = NIOLockedValueBox(false)
+        let started = NIOLockedValueBox(0)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [SlowService(sawCancellation: saw, started: started)])
+        let client = try server.client()
+        let task = Task { try await client.unary(SlowService.wait, EchoRequest(payload: [], delayMillis: 10_000)) }
+        try await waitUntil { started.withLockedValue { $0 } == 1 }
+        task.cancel()
+        let result = await task.result
+        #expect((try? result.get()) == nil)
+        try await waitUntil { saw.withLockedValue { $0 } }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func resourceExhaustedPastTheCallLimit() async throws {
+        let started = NIOLockedValueBox(0)
+        let service = SlowService(sawCancellation: NIOLockedValueBox(false), started: started)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [service]) { $0.maxConcurrentCalls = 4 }
+        let client = try server.client()
+        let slow = (0..<4).map { _ in
+            Task { try await client.unary(SlowService.wait, EchoRequest(payload: [], delayMillis: 2_000)) }
+        }
+        try await waitUntil { started.withLockedValue { $0 } == 4 }
+        let error = await #expect(throws: RPCError.self) { try await client.unary(SlowService.wait, EchoRequest(payload: [])) }
+        #expect(error?.code == .resourceExhausted)
+        for t in slow { t.cancel() }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func unknownMethodIsUnimplemented() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        let error = await #expect(throws: RPCError.self) {
+            try await client.unary(path: "/bantin.nowhere.v1.Nothing/Nada", request: ByteBuffer(), idempotent: false)
+        }
+        #expect(error?.code == .unimplemented)
+        #expect(error?.message.contains("/bantin.nowhere.v1.Nothing/Nada") == true)
+        await server.stop()
+    }
+
+    @Test func malformedProtobufBodyIsInvalidArgument() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        // Field 1 (bytes) claims 100 bytes but the body ends after 2: not a valid EchoRequest.
+        let error = await #expect(throws: RPCError.self) {
+            try await client.unary(path: EchoService.echo.path, request: ByteBuffer(bytes: [0x0A, 100, 1, 2]), idempotent: false)
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("bantin.bench.v1.EchoRequest") == true)
+        // The connection is still good.
+        let ok = try await client.unary(EchoService.echo, EchoRequest(payload: [9]))
+        #expect(ok.payload == [9])
+        await server.stop()
+    }
+
+    @Test func invalidUTF8InAStringFieldIsInvalidArgument() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        // HealthCheckRequest.service (field 1, string) = 0xC3 0x28, not UTF-8.
+        let error = await #expect(throws: RPCError.self) {
+            try await client.unary(path: HealthService.check.path, request: ByteBuffer(bytes: [0x0A, 2, 0xC3, 0x28]), idempotent: false)
+        }
+        #expect(error?.code == .invalidArgument)
+        await server.stop()
+    }
+
+    @Test func oversizedFrameClosesTheConnectionWithGoAway() async throws {
+        let server = try await TestServer.start(pki: try TestPKI()) { $0.maxFrameSize = 1024 }
+        let raw = try await RawConnection.connect(to: server)
+        try await raw.send(Frame(type: .message, callID: 1, payload: ByteBuffer(repeating: 0, count: 2048)))
+        let goAway = try await raw.waitForFrame { $0.type == .goAway }
+        let decoded = try goAway.map { try GoAway(unpacking: $0.payload) }
+        #expect(decoded?.code == .resourceExhausted)
+        #expect(decoded?.reason.contains("exceeds the limit of 1024 bytes") == true)
+        try await waitUntil { raw.isClosed }
+        await server.stop()
+    }
+
+    @Test func garbageAfterTheHandshakeClosesTheConnectionWithGoAway() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let raw = try await RawConnection.connect(to: server)
+        try await raw.sendBytes(Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        let goAway = try await raw.waitForFrame { $0.type == .goAway }
+        #expect(goAway != nil)
+        try await waitUntil { raw.isClosed }
+        await server.stop()
+    }
+
+    @Test func goAwayDrainLetsInFlightCallsFinishAndRefusesNewOnes() async throws {
+        let started = NIOLockedValueBox(0)
+        let service = SlowService(sawCancellation: NIOLockedValueBox(false), started: started)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [service])
+        let raw = try await RawConnection.connect(to: server)
+        let slow = EchoRequest(payload: [7], delayMillis: 300)
+        try await raw.send(Frame(type: .headers, callID: 1, payload: CallHeaders(method: SlowService.wait.path).packed()),
+                           Frame(type: .message, flags: .end, callID: 1, payload: slow.packed()))
+        try await waitUntil { started.withLockedValue { $0 } == 1 }
+        let shutdown = Task { await server.stop() }
+        _ = try await raw.waitForFrame { $0.type == .goAway }
+        // A call opened after GOAWAY is refused with UNAVAILABLE...
+        try await raw.send(Frame(type: .headers, callID: 3, payload: CallHeaders(method: EchoService.echo.path).packed()),
+                           Frame(type: .message, flags: .end, callID: 3, payload: EchoRequest(payload: []).packed()))
+        let refused = try await raw.waitForFrame { $0.type == .trailers && $0.callID == 3 }
+        #expect(try refused.map { try CallTrailers(unpacking: $0.payload).code } == .unavailable)
+        // ...while the one in flight completes with its answer.
+        let answer = try await raw.waitForFrame { $0.type == .message && $0.callID == 1 }
+        #expect(try answer.map { try EchoResponse(unpacking: $0.payload).payload } == [7])
+        let trailers = try await raw.waitForFrame { $0.type == .trailers && $0.callID == 1 }
+        #expect(try trailers.map { try CallTrailers(unpacking: $0.payload).code } == .ok)
+        await shutdown.value
+        try await waitUntil { raw.isClosed }
+    }
+
+    @Test func keepaliveNoticesAPeerThatStoppedAnswering() async throws {
+        // The raw connection never answers PINGs.
+        let server = try await TestServer.start(pki: try TestPKI()) {
+            $0.keepaliveInterval = .milliseconds(100)
+            $0.keepaliveTimeout = .milliseconds(300)
+        }
+        let raw = try await RawConnection.connect(to: server)
+        _ = try await raw.waitForFrame { $0.type == .ping }
+        try await waitUntil { raw.isClosed }
+        #expect(server.logs.contains("did not answer a keepalive ping"))
+        await server.stop()
+    }
+
+    @Test func healthAndReflection() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        #expect(try await client.unary(HealthService.check, HealthCheckRequest()).status == .serving)
+        let unknown = await #expect(throws: RPCError.self) {
+            try await client.unary(HealthService.check, HealthCheckRequest(service: "nope"))
+        }
+        #expect(unknown?.code == .notFound)
+        let methods = try await client.unary(ReflectionService.listMethods, ListMethodsRequest()).methods
+        let echo = methods.first { $0.path == EchoService.echo.path }
+        #expect(echo?.requestType == "bantin.bench.v1.EchoRequest")
+        #expect(echo?.idempotent == true)
+        #expect(methods.contains { $0.path == EchoService.chat.path && $0.clientStreaming && $0.serverStreaming })
+        #expect(methods.contains { $0.path == HealthService.watch.path && $0.serverStreaming })
+        await server.stop()
+    }
+
+    @Test func idempotentCallsRetryOnAnotherAddressAndRoundRobin() async throws {
+        // "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing listens): calls still succeed.
+        let server = try await TestServer.start(pki: try TestPKI())
+        var configuration = ClientConfiguration(tls: try TLSContextProvider(server.pki.clientTLS()))
+        configuration.initialBackoff = .milliseconds(10)
+        let client = try RPCClient(target: "localhost:\(server.address.port!)", configuration: configuration)
+        for _ in 0..<10 {
+            _ = try await client.unary(EchoService.echo, EchoRequest(payload: [1]))
+        }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func reconnectsAfterTheServerGoesAway() async throws {
+        let pki = try TestPKI()
+        let first = try await TestServer.start(pki: pki)
+        let client = try first.client()
+        _ = try await client.unary(EchoService.echo, EchoRequest(payload: [1]))
+        await first.stop()
+        let error = await #expect(throws: RPCError.self) { try await client.unary(EchoService.echo, EchoRequest(payload: [1])) }
+        #expect(error?.code == .unavailable)
+        await client.close()
+    }
+}

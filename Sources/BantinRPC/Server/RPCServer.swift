@@ -46,7 +46,7 @@ public final class RPCServer: Service, @unchecked Sendable {
         var router = Router()
         for service in services { service.register(on: &router) }
         HealthService(status: health).register(on: &router)
-        let listed = router.methods + HealthService.methods + ReflectionService.methods
+        let listed = router.methods + ReflectionService.methods
         ReflectionService(methods: listed).register(on: &router)
         self.router = router
         self.configuration = configuration

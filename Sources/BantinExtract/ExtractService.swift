@@ -1,0 +1,11 @@
+import BantinRPC
+
+/// bantin-extract's RPC service. A shell until the services issue fills it: the server already
+/// serves health and reflection, so deployments and probes can be built against it.
+public struct ExtractService: RPCService {
+    public static let defaultPort = 7402
+
+    public init() {}
+
+    public func register(on router: inout Router) {}
+}

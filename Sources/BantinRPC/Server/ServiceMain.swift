@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// What every Bantin executable does after parsing its flags: load TLS (watching the files and
+/// SIGHUP for reloads), serve, and on SIGTERM or SIGINT send GOAWAY, drain and exit.
+public enum ServiceMain {
+    public static func serve(name: String, host: String, port: Int, pkiDirectory: String,
+                             services: [any RPCService], threads: Int = System.coreCount,
+                             configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: Environment.string("BANTIN_LOG_LEVEL") ?? "info") ?? .info
+            return handler
+        }
+        let logger = Logger(label: name)
+        let tls = try TLSContextProvider(.server(pkiDirectory: pkiDirectory), logger: logger)
+        tls.watch()
+        var configuration = ServerConfiguration(host: host, port: port, tls: tls)
+        configure(&configuration)
+        let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let server = RPCServer(configuration: configuration, services: services, group: group, logger: logger)
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+    }
+}
+
+/// BANTIN_* environment variables, read where a flag has no value.
+public enum Environment {
+    public static func string(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
+    }
+}

@@ -1,0 +1,40 @@
+# Bantin. `make test` and `make run` install what is missing (Debian), build and go.
+SHELL := /bin/bash
+APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler pkg-config openssl
+SWIFT_BUILD_FLAGS ?=
+PKI ?= var/pki
+
+.PHONY: deps build test run proto bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+test: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+# Regenerates Sources/CBantinProto from proto/ (a test fails when the committed copy is stale).
+proto: deps
+	proto/generate.sh
+
+# Until the services issue lands there is no ingest/extract/query pipeline to start: `make run`
+# makes the development PKI and serves the RPC runtime's Echo service, health and reflection.
+run: deps
+	swift build -c release --product bantin
+	@[ -f $(PKI)/ca.pem ] || .build/release/bantin certs init $(PKI)
+	@echo "echo server on 127.0.0.1:7400; try: .build/release/bantin call 127.0.0.1:7400 --list"
+	.build/release/bantin echo-server --pki $(PKI) --port 7400
+
+bench: deps
+	bench/run-echo.sh
+
+clean:
+	rm -rf .build var

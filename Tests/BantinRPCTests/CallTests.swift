@@ -201,7 +201,8 @@ struct SlowService: RPCService {
         let service = SlowService(sawCancellation: NIOLockedValueBox(false), started: started)
         let server = try await TestServer.start(pki: try TestPKI(), services: [service])
         let raw = try await RawConnection.connect(to: server)
-        let slow = EchoRequest(payload: [7], delayMillis: 300)
+        // Long enough that the refused call below certainly arrives while this one is in flight.
+        let slow = EchoRequest(payload: [7], delayMillis: 2_000)
         try await raw.send(Frame(type: .headers, callID: 1, payload: CallHeaders(method: SlowService.wait.path).packed()),
                            Frame(type: .message, flags: .end, callID: 1, payload: slow.packed()))
         try await waitUntil { started.withLockedValue { $0 } == 1 }

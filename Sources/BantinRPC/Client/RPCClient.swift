@@ -258,19 +258,7 @@ public final class RPCClient: Sendable {
 }
 
 /// The responses of a streaming call.
-public struct ResponseStream<Message: WireMessage>: AsyncSequence, Sendable {
-    let queue: InboundMessageQueue
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let queue: InboundMessageQueue
-        public mutating func next() async throws -> Message? {
-            guard let buffer = try await queue.next() else { return nil }
-            return try Message(unpacking: buffer)
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: queue) }
-}
+public typealias ResponseStream<Message: WireMessage> = MessageStream<Message>
 
 /// Sends a client's streamed requests, waiting when the server has granted no credit.
 public struct RequestWriter<Message: WireMessage>: Sendable {

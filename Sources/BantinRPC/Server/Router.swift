@@ -73,19 +73,7 @@ public struct Router: Sendable {
 }
 
 /// The messages a client streams to a handler.
-public struct RequestStream<Message: WireMessage>: AsyncSequence, Sendable {
-    let queue: InboundMessageQueue
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let queue: InboundMessageQueue
-        public mutating func next() async throws -> Message? {
-            guard let buffer = try await queue.next() else { return nil }
-            return try Message(unpacking: buffer)
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: queue) }
-}
+public typealias RequestStream<Message: WireMessage> = MessageStream<Message>
 
 /// Sends a handler's streamed responses, waiting when the client has granted no credit.
 public struct ResponseWriter<Message: WireMessage>: Sendable {

@@ -4,6 +4,7 @@ import BantinRPC
 import Foundation
 import Histogram
 import NIOCore
+import NIOPosix
 
 struct EchoServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,8 +56,12 @@ struct EchoBench: AsyncParsableCommand {
         let provider = try TLSContextProvider(tls.configuration())
         var clientConfiguration = ClientConfiguration(tls: provider, serverName: tls.serverName)
         clientConfiguration.interceptors = []
-        // One client per connection: each keeps one multiplexed connection to the address.
-        let clients = try (0..<connections).map { _ in try RPCClient(target: address, configuration: clientConfiguration) }
+        // One event loop runs the connections and the calling tasks alike, so a response resumes its
+        // caller without waking another thread. One client per connection: each keeps one
+        // multiplexed connection to the address.
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = EventLoopTaskExecutor(loop.next())
+        let clients = try (0..<connections).map { _ in try RPCClient(target: address, configuration: clientConfiguration, group: loop) }
         let request = EchoRequest(payload: [UInt8](repeating: 0x61, count: payload))
         for client in clients { _ = try await client.unary(EchoService.echo, request) }
 
@@ -66,7 +71,7 @@ struct EchoBench: AsyncParsableCommand {
         let histograms = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
             for client in clients {
                 for _ in 0..<inFlight {
-                    group.addTask {
+                    group.addTask(executorPreference: executor) {
                         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
                         var errors = 0
                         while true {
@@ -95,6 +100,7 @@ struct EchoBench: AsyncParsableCommand {
             return (merged, errors)
         }
         for client in clients { await client.close() }
+        try await loop.shutdownGracefully()
         let (h, errors) = histograms
         let rate = Double(h.totalCount) / duration
         let p = { (q: Double) in Double(h.valueAtPercentile(q)) / 1000 }

@@ -49,16 +49,3 @@ final class SendCredit: @unchecked Sendable {
         }
     }
 }
-
-/// Runs tasks on a NIO event loop, so a fast handler started from a frame runs on the thread
-/// that read it: no hop to the cooperative pool and back.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
-    let eventLoop: any EventLoop
-
-    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-}

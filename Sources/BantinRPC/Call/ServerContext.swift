@@ -12,7 +12,17 @@ public struct ServerContext: Sendable {
     public let peer: PeerIdentity?
     /// The client's x-request-id, or one made up for this call; logged with every line.
     public let requestID: String
-    public let logger: Logger
+    /// The connection's logger (peer address); `logger` adds the call's own metadata.
+    let connectionLogger: Logger
+
+    /// A logger that tags every line with the request id and method. Built when asked for, not
+    /// per call: attaching metadata costs more than a whole Echo call would.
+    public var logger: Logger {
+        var logger = connectionLogger
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(method)"
+        return logger
+    }
 
     /// Time left before the deadline.
     public var remaining: TimeAmount? { deadline.map { $0 - .now() } }

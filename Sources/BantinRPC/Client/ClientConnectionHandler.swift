@@ -14,6 +14,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var calls: [UInt32: ClientCall] = [:]
     private var nextCallID: UInt32 = 1
     private var lastError: String?
+    private let flushes = FlushBatcher()
     private let target: String
     private let interceptors: [any ClientInterceptor]
     /// Set once the server sent GOAWAY or the connection closed: no new calls here.
@@ -35,6 +36,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        flushes.readStarted()
         switch frame.type {
         case .message:
             guard let call = calls[frame.callID] else { return }
@@ -68,7 +70,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flushes.readCompleted(context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -109,7 +111,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         if let firstMessage {
             context.write(wrapOutboundOut(Frame(type: .message, flags: end ? .end : [], callID: id, payload: firstMessage)), promise: nil)
         }
-        context.flush()
+        flushes.flushSoon(context)
         if let deadline {
             // The server enforces the deadline too; this covers a server that never answers.
             call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline + .milliseconds(50)) { [weak call] in
@@ -120,7 +122,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func write(_ frame: Frame) {
-        context?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        flushes.flushSoon(context)
     }
 
     func sendWindow(callID: UInt32, credit: Int) {

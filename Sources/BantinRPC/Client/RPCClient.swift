@@ -159,9 +159,14 @@ public final class RPCClient: Sendable {
         var metadata = options.metadata
         if metadata["x-request-id"] == nil, let inherited = RequestID.current { metadata.add("x-request-id", inherited) }
         let callMetadata = metadata
-        let call = try await connection.channel.eventLoop.submit {
+        let loop = connection.channel.eventLoop
+        let call = if loop.inEventLoop {
             try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end)
-        }.get()
+        } else {
+            try await loop.submit {
+                try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end)
+            }.get()
+        }
         return try await withTaskCancellationHandler {
             do {
                 let result = try await body(call)

@@ -58,13 +58,13 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Frames → bytes. The header and the body go out as one buffer when the body is small,
-/// and as two writes (no copy) when it is large.
+/// Frames → bytes. A small frame goes out as one buffer; a larger one as its header and its
+/// body, so the body is not copied here (the TLS handler below gathers writes anyway).
 public final class FrameEncoder: ChannelOutboundHandler {
     public typealias OutboundIn = Frame
     public typealias OutboundOut = ByteBuffer
 
-    static let coalesceLimit = 16 * 1024
+    static let coalesceLimit = 256
 
     public init() {}
 

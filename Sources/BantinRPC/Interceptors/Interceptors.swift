@@ -22,6 +22,7 @@ public struct ServerLoggingInterceptor: ServerInterceptor {
     public func callStarted(_ context: ServerContext) {}
     public func callFinished(_ context: ServerContext, code: StatusCode, message: String, duration: TimeAmount) {
         let level: Logger.Level = code == .ok ? .debug : .notice
+        guard context.connectionLogger.logLevel <= level else { return }
         context.logger.log(level: level, "call finished", metadata: [
             "code": "\(code)", "duration-us": "\(duration.nanoseconds / 1000)",
             "message": "\(message)", "peer-cn": "\(context.peer?.commonName ?? "-")",
@@ -57,7 +58,12 @@ public enum RequestID {
 public final class MetricsInterceptor: ServerInterceptor, ClientInterceptor, @unchecked Sendable {
     private let side: String
     private let lock = NIOLock()
-    private var counters: [String: Counter] = [:]
+    private var counters: [Key: Counter] = [:]
+
+    private struct Key: Hashable {
+        let method: String
+        let code: StatusCode
+    }
     private var timers: [String: Metrics.Timer] = [:]
 
     public init(side: String) { self.side = side }
@@ -75,7 +81,7 @@ public final class MetricsInterceptor: ServerInterceptor, ClientInterceptor, @un
 
     private func record(method: String, code: StatusCode, duration: TimeAmount) {
         let (counter, timer) = lock.withLock { () -> (Counter, Metrics.Timer) in
-            let key = "\(method)|\(code.rawValue)"
+            let key = Key(method: method, code: code)
             let counter = counters[key] ?? {
                 let c = Counter(label: "bantin_rpc_\(side)_calls_total", dimensions: [("method", method), ("code", code.description)])
                 counters[key] = c

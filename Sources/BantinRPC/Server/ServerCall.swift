@@ -44,16 +44,16 @@ final class ServerCall: @unchecked Sendable {
         try Task.checkCancellation()
         onLoop { call in
             guard !call.finished else { return }
-            call.connection.write(Frame(type: .message, callID: call.id, payload: message), flush: true)
+            call.connection.write(Frame(type: .message, callID: call.id, payload: message))
         }
     }
 
-    /// Sends the single response and OK trailers in one flush.
+    /// Sends the single response and OK trailers together.
     func finish<M: WireMessage>(with response: M) {
         let body = response.packed()
         onLoop { call in
             guard !call.finished else { return }
-            call.connection.write(Frame(type: .message, callID: call.id, payload: body), flush: false)
+            call.connection.write(Frame(type: .message, callID: call.id, payload: body))
             call.complete(RPCError(.ok, ""))
         }
     }
@@ -84,7 +84,7 @@ final class ServerCall: @unchecked Sendable {
         inbound.finish(status.code == .ok ? nil : status)
         credit.fail(status)
         let trailers = CallTrailers(code: status.code, message: status.message, metadata: status.metadata)
-        connection.write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()), flush: true)
+        connection.write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()))
         connection.callEnded(self, status: status)
     }
 

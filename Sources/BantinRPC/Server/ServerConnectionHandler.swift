@@ -22,6 +22,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var draining = false
     private var peer: PeerIdentity?
     private var closed = false
+    private let flushes = FlushBatcher()
 
     init(router: Router, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
@@ -48,6 +49,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        flushes.readStarted()
         switch frame.type {
         case .headers: openCall(frame)
         case .message: calls[frame.callID].map { receiveMessage($0, frame) }
@@ -65,7 +67,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flushes.readCompleted(context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -119,11 +121,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         let deadline: NIODeadline? = headers.timeoutMicros > 0 ? .now() + .microseconds(headers.timeoutMicros) : nil
         let requestID = headers.metadata["x-request-id"] ?? makeRequestID()
-        var callLogger = logger
-        callLogger[metadataKey: "request-id"] = "\(requestID)"
-        callLogger[metadataKey: "method"] = "\(headers.method)"
         let serverContext = ServerContext(method: headers.method, deadline: deadline, metadata: headers.metadata,
-                                          peer: peer, requestID: requestID, logger: callLogger)
+                                          peer: peer, requestID: requestID, connectionLogger: logger)
         let call = ServerCall(id: id, route: route, context: serverContext, connection: self, eventLoop: context.eventLoop)
         calls[id] = call
         for interceptor in configuration.interceptors { interceptor.callStarted(serverContext) }
@@ -179,24 +178,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func reject(_ id: UInt32, _ status: RPCError) {
         let trailers = CallTrailers(code: status.code, message: status.message)
-        write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()), flush: true)
+        write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()))
     }
 
     // MARK: called by ServerCall, on the event loop
 
-    func write(_ frame: Frame, flush: Bool) {
+    /// Writes a frame; the flush is batched with the other calls' (see `FlushBatcher`).
+    func write(_ frame: Frame) {
         guard !closed else { return }
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(frame), promise: nil)
-        }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        flushes.flushSoon(context)
     }
 
     func sendWindow(callID: UInt32, credit: Int) {
         var body = context.channel.allocator.buffer(capacity: 4)
         body.writeInteger(UInt32(credit))
-        write(Frame(type: .window, callID: callID, payload: body), flush: true)
+        write(Frame(type: .window, callID: callID, payload: body))
     }
 
     func callEnded(_ call: ServerCall, status: RPCError) {
@@ -214,7 +211,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         guard !draining, !closed else { return }
         draining = true
         let goAway = GoAway(lastCallID: highestCallID, code: .unavailable, reason: reason)
-        write(Frame(type: .goAway, callID: 0, payload: goAway.packed()), flush: true)
+        write(Frame(type: .goAway, callID: 0, payload: goAway.packed()))
         logger.debug("draining connection", metadata: ["in-flight": "\(calls.count)"])
         if calls.isEmpty { closeAfterDrain() }
     }

@@ -26,6 +26,11 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var state = State.idle
     private var heldWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var unflushedPromises: [EventLoopPromise<Void>] = []
+    /// Small writes gathered until flush, then encrypted with one SSL_write: one TLS record
+    /// (one AEAD pass, one 22-byte header) per flush instead of one per frame.
+    private var pendingPlaintext = ByteBuffer()
+    private var pendingPromises: [EventLoopPromise<Void>] = []
+    private static let gatherLimit = 16 * 1024
     private var handshakeTimer: Scheduled<Void>?
     private var peerDescription = "peer"
 
@@ -136,6 +141,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         let held = heldWrites
         heldWrites = []
         for (buffer, promise) in held { encrypt(buffer, promise: promise) }
+        encryptPending()  // the caller flushed these before the handshake finished
     }
 
     /// The most useful explanation of a failed handshake: the certificate check if that failed,
@@ -181,9 +187,13 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func readPlaintext(context: ChannelHandlerContext) {
         var plaintext: ByteBuffer?
         while state == .active {
-            var buffer = plaintext ?? context.channel.allocator.buffer(capacity: 16 * 1024)
+            // Plaintext is never longer than the ciphertext it comes from, so a buffer sized to
+            // what is waiting holds the whole read: no growing (and copying) it record by record.
+            // Capped below malloc's mmap threshold: a fresh mapping per read costs page faults.
+            let waiting = min(Int(BIO_ctrl_pending(networkIn)) + Int(SSL_pending(ssl)) + 1024, 64 * 1024)
+            var buffer = plaintext ?? context.channel.allocator.buffer(capacity: waiting)
             var result: Int32 = 0
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { out in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1024) { out in
                 result = SSL_read(ssl, out.baseAddress, Int32(min(out.count, Int(Int32.max))))
                 return max(Int(result), 0)
             }
@@ -235,11 +245,13 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     public func flush(context: ChannelHandlerContext) {
+        encryptPending()
         flushNetwork(context: context)
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if state == .active, mode == .all {
+            encryptPending()
             SSL_shutdown(ssl)  // queue close_notify
             flushNetwork(context: context)
         }
@@ -248,12 +260,33 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func encrypt(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-        if buffer.readableBytes > 0 {
-            buffer.withUnsafeReadableBytes { bytes in
-                _ = SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
-            }
+        if buffer.readableBytes >= Self.gatherLimit {
+            encryptPending()
+            sslWrite(buffer)
+            if let promise { unflushedPromises.append(promise) }
+        } else {
+            var buffer = buffer
+            pendingPlaintext.writeBuffer(&buffer)
+            if let promise { pendingPromises.append(promise) }
+            if pendingPlaintext.readableBytes >= Self.gatherLimit { encryptPending() }
         }
-        if let promise { unflushedPromises.append(promise) }
+    }
+
+    /// Encrypts the gathered writes; their promises complete when the ciphertext is written.
+    private func encryptPending() {
+        if pendingPlaintext.readableBytes > 0 {
+            sslWrite(pendingPlaintext)
+            pendingPlaintext.clear()  // keeps its storage for the next batch
+        }
+        unflushedPromises.append(contentsOf: pendingPromises)
+        pendingPromises.removeAll(keepingCapacity: true)
+    }
+
+    /// Memory BIOs grow as needed, so SSL_write takes all of it (no partial writes).
+    private func sslWrite(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { bytes in
+            _ = SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
+        }
     }
 
     /// Moves everything OpenSSL has produced into one outbound ByteBuffer and flushes it.
@@ -282,8 +315,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         let held = heldWrites
         heldWrites = []
         for (_, promise) in held { promise?.fail(error) }
-        let promises = unflushedPromises
+        let promises = unflushedPromises + pendingPromises
         unflushedPromises = []
+        pendingPromises = []
         for p in promises { p.fail(error) }
     }
 }

@@ -1,6 +1,6 @@
 # Bantin. `make test` and `make run` install what is missing (Debian), build and go.
 SHELL := /bin/bash
-APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler pkg-config openssl
+APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config openssl
 SWIFT_BUILD_FLAGS ?=
 PKI ?= var/pki
 

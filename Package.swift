@@ -28,6 +28,10 @@ let package = Package(
             name: "CProtobufC",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // protoc-c output for proto/ (regenerate with `make proto`).
         .target(
             name: "CBantinProto",
@@ -60,8 +64,8 @@ let package = Package(
             ]
         ),
         // One library per service; executables stay thin.
-        .target(name: "BantinIngest", dependencies: ["BantinCore", "BantinRPC"]),
-        .target(name: "BantinExtract", dependencies: ["BantinCore", "BantinRPC"]),
+        .target(name: "BantinIngest", dependencies: ["BantinCore", "BantinRPC", "CSQLite", "COpenSSL"]),
+        .target(name: "BantinExtract", dependencies: ["BantinCore", "BantinRPC"], resources: [.copy("Data")]),
         .target(name: "BantinQuery", dependencies: ["BantinCore", "BantinRPC"]),
         // Shared test fixtures: PKI, servers started in-process or as child processes.
         .target(
@@ -85,6 +89,7 @@ let package = Package(
             dependencies: [
                 "BantinCore",
                 "BantinRPC",
+                "BantinExtract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),

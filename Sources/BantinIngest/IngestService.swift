@@ -1,11 +1,102 @@
+import BantinCore
 import BantinRPC
+import Logging
 
-/// bantin-ingest's RPC service. A shell until the services issue fills it: the server already
-/// serves health and reflection, so deployments and probes can be built against it.
+/// bantin-ingest's RPC service: Submit, SubmitStream, Get and the Changes feed over `ArticleStore`.
 public struct IngestService: RPCService {
     public static let defaultPort = 7401
 
-    public init() {}
+    let store: ArticleStore
+    let outbox: ExtractionOutbox
 
-    public func register(on router: inout Router) {}
+    public init(store: ArticleStore, outbox: ExtractionOutbox) {
+        self.store = store
+        self.outbox = outbox
+    }
+
+    public func register(on router: inout Router) {
+        router.unary(IngestAPI.submit, runsOnEventLoop: false) { request, _ in
+            try await submit(request)
+        }
+        router.bidirectionalStreaming(IngestAPI.submitStream, runsOnEventLoop: false) { requests, responses, _ in
+            var summary = SubmitSummary()
+            // Articles are accepted concurrently (so they share group commits) but answered in order.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var pending: [Task<SubmitResponse, any Error>] = []
+                for try await request in requests {
+                    pending.append(Task { try await submitOrReject(request) })
+                    if pending.count >= 64 {
+                        try await answer(pending.removeFirst(), to: responses, summary: &summary)
+                    }
+                }
+                for task in pending { try await answer(task, to: responses, summary: &summary) }
+            }
+            var last = SubmitStreamResponse()
+            last.summary = summary
+            try await responses.write(last)
+        }
+        router.unary(IngestAPI.get, runsOnEventLoop: false) { request, _ in
+            guard let stored = try await store.get(id: request.articleID) else {
+                throw RPCError(.notFound, "no article with id '\(request.articleID)'")
+            }
+            return stored
+        }
+        router.serverStreaming(IngestAPI.changes, runsOnEventLoop: false) { request, responses, context in
+            var position = request.afterSeq
+            while !Task.isCancelled {
+                let changes = try await store.changes(after: position, limit: 256)
+                for change in changes {
+                    try await responses.write(change)
+                    position = change.seq
+                }
+                if changes.isEmpty {
+                    // Caught up: wait for the next article, with a heartbeat carrying the head.
+                    await store.waitForFeed(after: position, timeout: .seconds(5))
+                    if store.currentHeads.feedSeq <= position {
+                        var heartbeat = Change()
+                        heartbeat.headSeq = store.currentHeads.feedSeq
+                        try await responses.write(heartbeat)
+                    }
+                }
+            }
+        }
+    }
+
+    private func answer(_ task: Task<SubmitResponse, any Error>, to responses: ResponseWriter<SubmitStreamResponse>,
+                        summary: inout SubmitSummary) async throws {
+        let result = try await task.value
+        switch result.outcome {
+        case .accepted: summary.accepted += 1
+        case .duplicate: summary.duplicates += 1
+        default: summary.rejected += 1
+        }
+        var response = SubmitStreamResponse()
+        response.result = result
+        try await responses.write(response)
+    }
+
+    /// Submit: bad input is INVALID_ARGUMENT.
+    func submit(_ request: SubmitRequest) async throws -> SubmitResponse {
+        let candidate: ArticleStore.Candidate
+        do {
+            candidate = try ArticleStore.prepare(request)
+        } catch {
+            throw RPCError(.invalidArgument, error.description)
+        }
+        let response = try await store.accept(candidate)
+        if response.outcome == .accepted { outbox.wake() }
+        return response
+    }
+
+    /// SubmitStream: a bad article is a REJECTED reply and the stream carries on.
+    func submitOrReject(_ request: SubmitRequest) async throws -> SubmitResponse {
+        do {
+            return try await submit(request)
+        } catch let error as RPCError where error.code == .invalidArgument {
+            var response = SubmitResponse()
+            response.outcome = .rejected
+            response.reason = error.message
+            return response
+        }
+    }
 }

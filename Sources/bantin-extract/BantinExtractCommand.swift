@@ -18,6 +18,7 @@ struct ExtractCommand: AsyncParsableCommand {
     var pki = Environment.string("BANTIN_PKI") ?? "var/pki"
 
     func run() async throws {
+        ServiceMain.bootstrapLogging()
         try await ServiceMain.serve(name: "bantin-extract", host: host, port: port, pkiDirectory: pki, services: [ExtractService()])
     }
 }

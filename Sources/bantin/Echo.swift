@@ -23,6 +23,7 @@ struct EchoServer: AsyncParsableCommand {
     var maxConcurrentCalls = 128
 
     func run() async throws {
+        ServiceMain.bootstrapLogging()
         try await ServiceMain.serve(name: "bantin-echo", host: host, port: port, pkiDirectory: pki,
                                     services: [EchoService()], threads: threads) {
             $0.maxConcurrentCalls = maxConcurrentCalls

@@ -171,6 +171,7 @@ struct SlowService: RPCService {
             try await client.unary(path: HealthService.check.path, request: ByteBuffer(bytes: [0x0A, 2, 0xC3, 0x28]), idempotent: false)
         }
         #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("first bad byte at offset 0") == true)
         await server.stop()
     }
 

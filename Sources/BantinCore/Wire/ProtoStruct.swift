@@ -74,19 +74,26 @@ public struct ProtoField<Root>: Sendable {
         })
     }
 
+    /// An enum field kept as its number (0 meaning "unset" is then visible to the caller).
+    public static func enumNumber(_ name: String, _ path: WritableKeyPath<Root, Int32> & Sendable) -> Self {
+        Self(name: name, get: { .enumValue($0[keyPath: path]) }, set: { root, value in
+            if case .enumValue(let v) = value { root[keyPath: path] = v }
+        })
+    }
+
     public static func message<M: ProtoStruct>(_ name: String, _ path: WritableKeyPath<Root, M?> & Sendable) -> Self {
         Self(name: name, get: { root in
             guard let m = root[keyPath: path] else { return .list([]) }  // absent: the default, skipped
             return .message(m.dynamic)
         }, set: { root, value in
-            if case .message(let m) = value { root[keyPath: path] = M(dynamic: m) }
+            if case .message(let m) = value { root[keyPath: path] = try? M(dynamic: m) }
         })
     }
 
     public static func messages<M: ProtoStruct>(_ name: String, _ path: WritableKeyPath<Root, [M]> & Sendable) -> Self {
         Self(name: name, get: { .list($0[keyPath: path].map { .message($0.dynamic) }) }, set: { root, value in
             if case .list(let items) = value {
-                root[keyPath: path] = items.compactMap { if case .message(let m) = $0 { M(dynamic: m) } else { nil } }
+                root[keyPath: path] = items.compactMap { if case .message(let m) = $0 { try? M(dynamic: m) } else { nil } }
             }
         })
     }

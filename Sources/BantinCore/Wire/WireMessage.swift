@@ -1,5 +1,6 @@
 import CBantinProto
 import NIOCore
+import Foundation
 
 /// A message that travels as a protobuf-c serialized body.
 ///
@@ -15,14 +16,15 @@ public enum WireError: Error, Equatable, CustomStringConvertible {
     /// The bytes are not a valid serialization of the named message type.
     case malformed(type: String)
     /// A string field holds bytes that are not UTF-8.
-    case invalidUTF8(field: String)
+    /// `offset`: the first byte (from 0) that is not part of a valid UTF-8 sequence.
+    case invalidUTF8(field: String, offset: Int)
     case unknownType(String)
     case json(String)
 
     public var description: String {
         switch self {
         case .malformed(let type): "body is not a valid \(type) message"
-        case .invalidUTF8(let field): "field '\(field)' is not valid UTF-8"
+        case .invalidUTF8(let field, let offset): "field '\(field)' is not valid UTF-8 (first bad byte at offset \(offset))"
         case .unknownType(let name): "unknown message type '\(name)'"
         case .json(let reason): reason
         }
@@ -87,8 +89,23 @@ extension ProtobufArena {
 /// Reads a protobuf-c `string` field, rejecting bytes that are not UTF-8.
 public func wireString(_ pointer: UnsafePointer<CChar>?, field: String) throws(WireError) -> String {
     guard let pointer else { return "" }
-    guard let s = String(validatingCString: pointer) else { throw WireError.invalidUTF8(field: field) }
-    return s
+    if let s = String(validatingCString: pointer) { return s }
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+    throw WireError.invalidUTF8(field: field, offset: firstInvalidUTF8Offset(bytes))
+}
+
+/// Where UTF-8 decoding of `bytes` first fails (`bytes.count` when it does not).
+public func firstInvalidUTF8Offset(_ bytes: some Collection<UInt8>) -> Int {
+    var iterator = bytes.makeIterator()
+    var decoder = UTF8()
+    var offset = 0
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue(let scalar): offset += UTF8.width(scalar)
+        case .emptyInput: return offset
+        case .error: return offset
+        }
+    }
 }
 
 public func wireBytes(_ data: ProtobufCBinaryData) -> [UInt8] {

@@ -4,17 +4,12 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// What every Bantin executable does after parsing its flags: load TLS (watching the files and
+/// What every Bantin executable does after parsing its flags (and `bootstrapLogging()`): load TLS (watching the files and
 /// SIGHUP for reloads), serve, and on SIGTERM or SIGINT send GOAWAY, drain and exit.
 public enum ServiceMain {
     public static func serve(name: String, host: String, port: Int, pkiDirectory: String,
-                             services: [any RPCService], threads: Int = System.coreCount,
+                             services: [any RPCService], background: [any Service] = [], threads: Int = System.coreCount,
                              configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: Environment.string("BANTIN_LOG_LEVEL") ?? "info") ?? .info
-            return handler
-        }
         let logger = Logger(label: name)
         let tls = try TLSContextProvider(.server(pkiDirectory: pkiDirectory), logger: logger)
         tls.watch()
@@ -23,8 +18,17 @@ public enum ServiceMain {
         let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = RPCServer(configuration: configuration, services: services, group: group, logger: logger)
         let serviceGroup = ServiceGroup(configuration: .init(
-            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: server)] + background.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
+    }
+
+    /// Logs to stderr at BANTIN_LOG_LEVEL (default info). Call once, before making a client or server.
+    public static func bootstrapLogging() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: Environment.string("BANTIN_LOG_LEVEL") ?? "info") ?? .info
+            return handler
+        }
     }
 }
 

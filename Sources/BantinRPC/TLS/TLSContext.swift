@@ -166,7 +166,7 @@ func openSSLErrors() -> String {
         if code == 0 { break }
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        let full = String(cString: buffer)
+        let full = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         // "error:0A000086:SSL routines::certificate verify failed" → keep the reason.
         messages.append(full.split(separator: ":", maxSplits: 4).last.map(String.init) ?? full)
     }

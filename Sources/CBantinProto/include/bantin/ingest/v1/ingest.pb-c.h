@@ -131,10 +131,15 @@ struct  Bantin__Ingest__V1__Change
    * The log's head when this change was sent, so followers know their lag.
    */
   uint64_t head_seq;
+  /*
+   * This change's position in the feed (the after_seq to resume from once applied). Articles
+   * enter the feed when their extraction is stored, so this order can differ from Article.seq.
+   */
+  uint64_t seq;
 };
 #define BANTIN__INGEST__V1__CHANGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__ingest__v1__change__descriptor) \
-    , NULL, 0 }
+    , NULL, 0, 0 }
 
 
 /* Bantin__Ingest__V1__SubmitRequest methods */

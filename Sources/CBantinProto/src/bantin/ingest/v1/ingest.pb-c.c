@@ -821,7 +821,7 @@ const ProtobufCMessageDescriptor bantin__ingest__v1__changes_request__descriptor
   (ProtobufCMessageInit) bantin__ingest__v1__changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descriptors[2] =
+static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descriptors[3] =
 {
   {
     "stored",
@@ -847,15 +847,28 @@ static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "seq",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Ingest__V1__Change, seq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__ingest__v1__change__field_indices_by_name[] = {
   1,   /* field[1] = head_seq */
+  2,   /* field[2] = seq */
   0,   /* field[0] = stored */
 };
 static const ProtobufCIntRange bantin__ingest__v1__change__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor bantin__ingest__v1__change__descriptor =
 {
@@ -865,7 +878,7 @@ const ProtobufCMessageDescriptor bantin__ingest__v1__change__descriptor =
   "Bantin__Ingest__V1__Change",
   "bantin.ingest.v1",
   sizeof(Bantin__Ingest__V1__Change),
-  2,
+  3,
   bantin__ingest__v1__change__field_descriptors,
   bantin__ingest__v1__change__field_indices_by_name,
   1,  bantin__ingest__v1__change__number_ranges,

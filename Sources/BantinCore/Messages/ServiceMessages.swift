@@ -1,0 +1,293 @@
+// Requests and responses of the ingest, extract and query services (bantin.{ingest,extract,query}.v1).
+
+// MARK: - ingest
+
+public struct SubmitRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.SubmitRequest")
+    public var text = ""
+    public var sourceURL = ""
+    public var province = ""
+    public var publishedAt = ""
+
+    public init() {}
+    public init(text: String, sourceURL: String = "", province: String = "", publishedAt: String = "") {
+        self.text = text
+        self.sourceURL = sourceURL
+        self.province = province
+        self.publishedAt = publishedAt
+    }
+
+    public static let protoFields: [ProtoField<SubmitRequest>] = [
+        .string("text", \.text), .string("source_url", \.sourceURL), .string("province", \.province),
+        .string("published_at", \.publishedAt),
+    ]
+}
+
+public struct SubmitResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.SubmitResponse")
+    public enum Outcome: Int32, Sendable { case unspecified = 0, accepted, duplicate, rejected }
+    public var outcome = Outcome.unspecified
+    public var articleID = ""
+    public var seq: UInt64 = 0
+    public var reason = ""
+    public var duplicateOf = ""
+    public var similarity: Double = 0
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<SubmitResponse>] = [
+        .enumeration("outcome", \.outcome, fallback: .unspecified), .string("article_id", \.articleID),
+        .uint64("seq", \.seq), .string("reason", \.reason), .string("duplicate_of", \.duplicateOf),
+        .double("similarity", \.similarity),
+    ]
+}
+
+public struct SubmitSummary: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.SubmitSummary")
+    public var accepted: UInt32 = 0
+    public var duplicates: UInt32 = 0
+    public var rejected: UInt32 = 0
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<SubmitSummary>] = [
+        .uint32("accepted", \.accepted), .uint32("duplicates", \.duplicates), .uint32("rejected", \.rejected),
+    ]
+}
+
+/// One reply per submitted article, then a last one carrying only the summary.
+public struct SubmitStreamResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.SubmitStreamResponse")
+    public var result: SubmitResponse? = nil
+    public var summary: SubmitSummary? = nil
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<SubmitStreamResponse>] = [
+        .message("result", \.result), .message("summary", \.summary),
+    ]
+}
+
+public struct GetRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.GetRequest")
+    public var articleID = ""
+
+    public init() {}
+    public init(articleID: String) { self.articleID = articleID }
+
+    public static let protoFields: [ProtoField<GetRequest>] = [.string("article_id", \.articleID)]
+}
+
+public struct StoredArticle: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.StoredArticle")
+    public var article: Article? = nil
+    public var extraction: Extraction? = nil
+
+    public init() {}
+    public init(article: Article, extraction: Extraction?) {
+        self.article = article
+        self.extraction = extraction
+    }
+
+    public static let protoFields: [ProtoField<StoredArticle>] = [
+        .message("article", \.article), .message("extraction", \.extraction),
+    ]
+}
+
+public struct ChangesRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.ChangesRequest")
+    /// Feed position already applied; the stream starts after it.
+    public var afterSeq: UInt64 = 0
+
+    public init() {}
+    public init(afterSeq: UInt64) { self.afterSeq = afterSeq }
+
+    public static let protoFields: [ProtoField<ChangesRequest>] = [.uint64("after_seq", \.afterSeq)]
+}
+
+/// One article entering the change feed; `headSeq` is the newest position.
+/// A change with no `stored` is a heartbeat carrying the head only.
+public struct Change: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.ingest.v1.Change")
+    public var stored: StoredArticle? = nil
+    public var headSeq: UInt64 = 0
+    /// This change's feed position: resume with `ChangesRequest(afterSeq: seq)`.
+    public var seq: UInt64 = 0
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<Change>] = [
+        .message("stored", \.stored), .uint64("head_seq", \.headSeq), .uint64("seq", \.seq),
+    ]
+}
+
+// MARK: - extract
+
+public struct ExtractRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.extract.v1.ExtractRequest")
+    public var text = ""
+    public var province = ""
+    public var publishedAt = ""
+
+    public init() {}
+    public init(text: String, province: String = "", publishedAt: String = "") {
+        self.text = text
+        self.province = province
+        self.publishedAt = publishedAt
+    }
+
+    public static let protoFields: [ProtoField<ExtractRequest>] = [
+        .string("text", \.text), .string("province", \.province), .string("published_at", \.publishedAt),
+    ]
+}
+
+public struct ExtractResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.extract.v1.ExtractResponse")
+    public var extraction: Extraction? = nil
+
+    public init() {}
+    public init(extraction: Extraction) { self.extraction = extraction }
+
+    public static let protoFields: [ProtoField<ExtractResponse>] = [.message("extraction", \.extraction)]
+}
+
+// MARK: - query
+
+public struct SearchRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.SearchRequest")
+    public var query = ""
+    public var province = ""
+    public var dateFrom = ""
+    public var dateTo = ""
+    public var entityIDs: [String] = []
+    public var limit: UInt32 = 0
+    public var cursor = ""
+
+    public init() {}
+    public init(query: String, limit: UInt32 = 10) {
+        self.query = query
+        self.limit = limit
+    }
+
+    public static let protoFields: [ProtoField<SearchRequest>] = [
+        .string("query", \.query), .string("province", \.province), .string("date_from", \.dateFrom),
+        .string("date_to", \.dateTo), .strings("entity_ids", \.entityIDs), .uint32("limit", \.limit),
+        .string("cursor", \.cursor),
+    ]
+}
+
+public struct SearchHit: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.SearchHit")
+    public var articleID = ""
+    public var title = ""
+    public var score: Double = 0
+    public var snippet = ""
+    public var publishedAt = ""
+    public var province = ""
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<SearchHit>] = [
+        .string("article_id", \.articleID), .string("title", \.title), .double("score", \.score),
+        .string("snippet", \.snippet), .string("published_at", \.publishedAt), .string("province", \.province),
+    ]
+}
+
+public struct SearchResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.SearchResponse")
+    public var hits: [SearchHit] = []
+    public var total: UInt64 = 0
+    public var nextCursor = ""
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<SearchResponse>] = [
+        .messages("hits", \.hits), .uint64("total", \.total), .string("next_cursor", \.nextCursor),
+    ]
+}
+
+public struct GetArticleRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.GetArticleRequest")
+    public var articleID = ""
+
+    public init() {}
+    public init(articleID: String) { self.articleID = articleID }
+
+    public static let protoFields: [ProtoField<GetArticleRequest>] = [.string("article_id", \.articleID)]
+}
+
+public struct GetEntityRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.GetEntityRequest")
+    public var entityID = ""
+
+    public init() {}
+    public init(entityID: String) { self.entityID = entityID }
+
+    public static let protoFields: [ProtoField<GetEntityRequest>] = [.string("entity_id", \.entityID)]
+}
+
+public struct EntityPage: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.EntityPage")
+    public var entity: Entity? = nil
+    public var roles: [Role] = []
+    public var events: [Event] = []
+    public var documents: [DocumentRef] = []
+    public var articleIDs: [String] = []
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<EntityPage>] = [
+        .message("entity", \.entity), .messages("roles", \.roles), .messages("events", \.events),
+        .messages("documents", \.documents), .strings("article_ids", \.articleIDs),
+    ]
+}
+
+public struct ListEntitiesRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.ListEntitiesRequest")
+    public var prefix = ""
+    /// 0: any type.
+    public var type: Int32 = 0
+    public var limit: UInt32 = 0
+
+    public init() {}
+    public init(prefix: String, type: EntityType? = nil, limit: UInt32 = 20) {
+        self.prefix = prefix
+        self.type = type?.rawValue ?? 0
+        self.limit = limit
+    }
+
+    public static let protoFields: [ProtoField<ListEntitiesRequest>] = [
+        .string("prefix", \.prefix), .enumNumber("type", \.type), .uint32("limit", \.limit),
+    ]
+}
+
+public struct ListEntitiesResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.ListEntitiesResponse")
+    public var entities: [Entity] = []
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<ListEntitiesResponse>] = [.messages("entities", \.entities)]
+}
+
+public struct StatsRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.StatsRequest")
+    public init() {}
+    public static let protoFields: [ProtoField<StatsRequest>] = []
+}
+
+public struct StatsResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.StatsResponse")
+    public var articles: UInt64 = 0
+    public var entities: UInt64 = 0
+    public var appliedSeq: UInt64 = 0
+    public var headSeq: UInt64 = 0
+    public var lag: UInt64 = 0
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<StatsResponse>] = [
+        .uint64("articles", \.articles), .uint64("entities", \.entities), .uint64("applied_seq", \.appliedSeq),
+        .uint64("head_seq", \.headSeq), .uint64("lag", \.lag),
+    ]
+}

@@ -1,0 +1,199 @@
+import BantinCore
+import Foundation
+
+/// Turns the text of a news page (as copied or scraped, one block per line) into an article's
+/// structure: title, lead, paragraphs, photo captions, byline, publication time, with page
+/// furniture removed. Learned from `seeds/` but written as general rules of Vietnamese news sites.
+public struct ArticleCleaner: Sendable {
+    public struct Cleaned: Sendable, Equatable {
+        public var title = ""
+        public var lead = ""
+        public var paragraphs: [String] = []
+        public var captions: [String] = []
+        public var byline = ""
+        /// "BBK", "LSO": the agency or paper code some sites put before the first sentence.
+        public var sourcePrefix = ""
+        /// ISO 8601 ("2022-08-12T16:53:00"), from a "Ngày 12/08/2022 16:53" header, if any.
+        public var publishedAt = ""
+        /// ISO date of a site header such as "Thứ hai, 27/01/2020": the day the page was shown,
+        /// not when the article appeared or the event happened.
+        public var siteDate = ""
+    }
+
+    public enum Rejection: Error, Equatable, CustomStringConvertible {
+        case empty
+        case noTitle
+        case notText(String)
+
+        public var description: String {
+            switch self {
+            case .empty: "the article has no text"
+            case .noTitle: "no title found: the first lines should be a headline of at most 300 bytes without a final full stop"
+            case .notText(let why): "not an article: \(why)"
+            }
+        }
+    }
+
+    public init() {}
+
+    public func clean(_ normalizedText: String) throws(Rejection) -> Cleaned {
+        var out = Cleaned()
+        let blocks = Self.blocks(of: normalizedText)
+        guard !blocks.isEmpty else { throw .empty }
+        let letters = normalizedText.unicodeScalars.filter(\.properties.isAlphabetic).count
+        guard letters * 2 >= normalizedText.unicodeScalars.filter({ !$0.properties.isWhitespace }).count else {
+            throw .notText("fewer than half of its characters are letters")
+        }
+
+        var remaining: [String] = []
+        var seen = Set<String>()
+        for block in blocks {
+            if Self.isFurniture(block) { continue }
+            if out.publishedAt.isEmpty, remaining.isEmpty, let published = Self.publicationHeader(block) {
+                out.publishedAt = published
+                continue
+            }
+            if out.siteDate.isEmpty, remaining.isEmpty, let site = Self.siteDateHeader(block) {
+                out.siteDate = site
+                continue
+            }
+            // A caption repeated (image alt text and caption) counts once.
+            guard seen.insert(block).inserted else { continue }
+            remaining.append(block)
+        }
+
+        guard let titleIndex = remaining.firstIndex(where: Self.looksLikeTitle) else { throw .noTitle }
+        out.title = remaining[titleIndex]
+        remaining.remove(at: titleIndex)
+
+        if let last = remaining.last, Self.looksLikeByline(last) {
+            out.byline = last
+            remaining.removeLast()
+        }
+        for block in remaining {
+            if Self.looksLikeCaption(block) {
+                out.captions.append(block)
+            } else {
+                out.paragraphs.append(block)
+            }
+        }
+        if var first = out.paragraphs.first, let (prefix, rest) = Self.splitSourcePrefix(first) {
+            out.sourcePrefix = prefix
+            first = rest
+            out.paragraphs[0] = first
+        }
+        out.lead = out.paragraphs.first ?? ""
+        return out
+    }
+
+    // MARK: rules
+
+    /// Lines grouped into blocks: a line that does not end a sentence and is followed by one
+    /// starting in lower case continues it (captions wrapped over several lines).
+    static func blocks(of text: String) -> [String] {
+        var blocks: [String] = []
+        var current = ""
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty {
+                if !current.isEmpty { blocks.append(current) }
+                current = ""
+                continue
+            }
+            if !current.isEmpty, let first = line.unicodeScalars.first, first.properties.isLowercase,
+               let last = current.last, !".!?:;…\"”".contains(last) {
+                current += " " + line
+            } else {
+                if !current.isEmpty { blocks.append(current) }
+                current = line
+            }
+        }
+        if !current.isEmpty { blocks.append(current) }
+        return blocks
+    }
+
+    static let furniture: Set<String> = [
+        "xem thêm", "các tin khác", "tin liên quan", "tin cùng chuyên mục", "bài liên quan", "chia sẻ",
+        "chia sẻ bài viết", "in bài", "in bài viết", "bình luận", "gửi bình luận", "facebook", "twitter",
+        "zalo", "email", "share", "tweet", "lượt xem", "đọc thêm", "tin mới", "tin khác", "quay lại",
+        "về đầu trang", "trở về", "theo dõi", "nghe đọc bài", "nghe bài viết",
+    ]
+
+    /// Media-player lines ("0:00 / 0:00"), share buttons, "Xem thêm", and slug lines (the URL
+    /// words without diacritics, "le ky ket hop tac ...").
+    static func isFurniture(_ block: String) -> Bool {
+        let lower = block.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.whitespaces))
+        if furniture.contains(lower) { return true }
+        if block.range(of: #"^\d{1,2}:\d{2}(:\d{2})?( / \d{1,2}:\d{2}(:\d{2})?)?$"#, options: .regularExpression) != nil { return true }
+        let words = block.split(separator: " ")
+        if words.count >= 5, block.allSatisfy({ $0.isASCII && ($0.isLowercase || $0 == " " || $0.isNumber || $0 == "-") }) {
+            return true
+        }
+        return false
+    }
+
+    /// "Ngày 12/08/2022 16:53", "12/08/2022 16:53", "Cập nhật: 12/08/2022 16:53" → ISO 8601.
+    static func publicationHeader(_ block: String) -> String? {
+        let pattern = #"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#
+        guard let m = firstMatch(pattern, in: block) else { return nil }
+        guard let day = Int(m[1]), let month = Int(m[2]), let year = Int(m[3]), (1...31).contains(day), (1...12).contains(month) else { return nil }
+        let date = String(format: "%04d-%02d-%02d", year, month, day)
+        if let hour = Int(m[4]), let minute = Int(m[5]) { return date + String(format: "T%02d:%02d:00", hour, minute) }
+        return date
+    }
+
+    /// "Thứ hai, 27/01/2020", "Chủ nhật, 5/3/2023": the site's date line.
+    static func siteDateHeader(_ block: String) -> String? {
+        let pattern = #"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#
+        guard let m = firstMatch(pattern, in: block), let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
+        return String(format: "%04d-%02d-%02d", y, mo, d)
+    }
+
+    static func looksLikeTitle(_ block: String) -> Bool {
+        guard block.utf8.count <= 300, block.split(separator: " ").count >= 3, let last = block.last else { return false }
+        guard let first = block.unicodeScalars.first, first.properties.isUppercase || first.properties.numericType != nil else { return false }
+        return !".…:;,".contains(last)
+    }
+
+    /// A short closing line of names: "TRANG NINH", "Kim Thúy - Vũ Hà (Trung tâm TT&VH ...)".
+    static func looksLikeByline(_ block: String) -> Bool {
+        guard block.utf8.count <= 160, let last = block.last, last != "." || block.hasSuffix(")") else { return false }
+        let head = block.split(separator: "(").first.map(String.init) ?? block
+        let words = head.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "," || $0 == "–" })
+        guard !words.isEmpty, words.count <= 12 else { return false }
+        return words.allSatisfy { w in w.first.map { $0.isUppercase } ?? false }
+    }
+
+    /// Photo captions: short, describing who is pictured doing what.
+    static func looksLikeCaption(_ block: String) -> Bool {
+        guard block.utf8.count <= 400 else { return false }
+        let lower = block.lowercased()
+        if lower.hasPrefix("ảnh:") || lower.hasPrefix("toàn cảnh") || lower.hasPrefix("quang cảnh") { return true }
+        if lower.hasSuffix("(ảnh") || lower.contains("(ảnh:") || lower.contains("ảnh: ") { return true }
+        let captionEndings = ["phát biểu tại buổi làm việc", "phát biểu tại hội nghị", "phát biểu chỉ đạo", "phát biểu",
+                              "chủ trì buổi làm việc", "chủ trì hội nghị", "tại buổi làm việc", "tại buổi lễ",
+                              "chụp ảnh lưu niệm", "tặng quà", "trao quà", "ký kết"]
+        let trimmed = lower.trimmingCharacters(in: CharacterSet(charactersIn: ". "))
+        // A single sentence (at most one full stop, at the end) that ends like a caption.
+        let sentenceStops = trimmed.filter { $0 == "." }.count
+        if sentenceStops == 0, captionEndings.contains(where: { trimmed.hasSuffix($0) }) { return true }
+        if sentenceStops == 0, trimmed.contains("phát biểu"), block.utf8.count <= 300, !lower.contains(", đồng chí") { return true }
+        return false
+    }
+
+    /// "BBK -  Sáng 27/6, ..." → ("BBK", "Sáng 27/6, ..."); "LSO-Hôm nay ..." likewise.
+    static func splitSourcePrefix(_ paragraph: String) -> (String, String)? {
+        guard let m = firstMatch(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#, in: paragraph) else { return nil }
+        let rest = String(paragraph.dropFirst(m[0].count))
+        return (m[1], rest)
+    }
+}
+
+/// Capture groups of the first match of `pattern` ("" for a group that did not take part).
+func firstMatch(_ pattern: String, in text: String) -> [String]? {
+    guard let regex = try? NSRegularExpression(pattern: pattern),
+          let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+    return (0..<match.numberOfRanges).map { i in
+        Range(match.range(at: i), in: text).map { String(text[$0]) } ?? ""
+    }
+}

@@ -1,0 +1,325 @@
+import BantinCore
+import COpenSSL
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The durable article log: one SQLite file in WAL mode under the data directory.
+///
+/// - Every accepted article gets `seq` (accept order) and is committed before its reply. Calls
+///   arriving together share one transaction (group commit): a bulk load pays one fsync per batch,
+///   not per article, and no reply goes out before its batch is durable.
+/// - Articles wait in the outbox (`extraction IS NULL`) until their extraction is stored; that
+///   assigns `feed_seq`, the article's position in the change feed. The feed therefore only holds
+///   complete articles, in the order they became complete.
+/// - All SQLite work runs on one dedicated thread, which also serializes it.
+public final class ArticleStore: @unchecked Sendable {
+    // @unchecked: `database`, `fingerprints` and the statements are touched only on `thread`;
+    // `queue` and `heads` are guarded by their locks.
+    private let thread: NIOThreadPool
+    private let database: SQLiteDatabase
+    private var fingerprints: FingerprintIndex
+    private let queue = NIOLockedValueBox(WriteQueue())
+    private let heads: NIOLockedValueBox<Heads>
+    private let feedWaiters = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
+
+    /// Articles above this size (UTF-8 bytes) are refused: real articles are far below it.
+    public static let maxArticleBytes = 2 * 1024 * 1024
+
+    struct WriteQueue {
+        var items: [(Candidate, CheckedContinuation<SubmitResponse, any Error>)] = []
+        var committing = false
+    }
+
+    public struct Heads: Sendable {
+        public var acceptedSeq: UInt64
+        public var feedSeq: UInt64
+        public var pending: Int
+    }
+
+    /// A cleaned article ready to store.
+    public struct Candidate: Sendable {
+        public var article: Article
+        public var bodyHash: String
+        public var fingerprint: UInt64
+    }
+
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        database = try SQLiteDatabase(path: "\(directory)/articles.sqlite")
+        try database.execute("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS articles (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                body_hash TEXT NOT NULL UNIQUE,
+                fingerprint INTEGER NOT NULL,
+                article BLOB NOT NULL,
+                extraction BLOB,
+                feed_seq INTEGER UNIQUE,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            );
+            CREATE INDEX IF NOT EXISTS articles_pending ON articles (seq) WHERE extraction IS NULL;
+            """)
+        var accepted: UInt64 = 0
+        var feed: UInt64 = 0
+        var pending = 0
+        var loaded = FingerprintIndex()
+        try database.prepare("SELECT id, fingerprint, feed_seq, extraction IS NULL FROM articles ORDER BY seq").rows { row in
+            loaded.add(UInt64(bitPattern: row.int(1)), id: row.text(0))
+            accepted += 1
+            feed = max(feed, UInt64(row.int(2)))
+            if row.int(3) == 1 { pending += 1 }
+        }
+        try database.prepare("SELECT COALESCE(MAX(seq), 0) FROM articles").rows { accepted = UInt64($0.int(0)) }
+        fingerprints = loaded
+        heads = NIOLockedValueBox(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
+        thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+    }
+
+    public func close() async throws {
+        try await thread.shutdownGracefully()
+    }
+
+    public var currentHeads: Heads { heads.withLockedValue { $0 } }
+
+    // MARK: accepting
+
+    /// Normalizes, cleans and fingerprints a submission; throws `ArticleCleaner.Rejection`.
+    public static func prepare(_ request: SubmitRequest) throws(ArticleCleaner.Rejection) -> Candidate {
+        guard request.text.utf8.count <= maxArticleBytes else {
+            throw .notText("\(request.text.utf8.count) bytes is above the limit of \(maxArticleBytes) bytes per article")
+        }
+        let text = VietnameseText.normalize(request.text)
+        let cleaned = try ArticleCleaner().clean(text)
+        var article = Article()
+        article.originalText = request.text
+        article.text = text
+        article.title = cleaned.title
+        article.lead = cleaned.lead
+        article.paragraphs = cleaned.paragraphs
+        article.captions = cleaned.captions
+        article.byline = cleaned.byline
+        article.sourceURL = request.sourceURL
+        article.province = request.province
+        article.publishedAt = request.publishedAt.isEmpty ? cleaned.publishedAt : request.publishedAt
+        // Identity is the cleaned body: the same story with other page furniture is the same article.
+        let body = ([cleaned.title] + cleaned.paragraphs).joined(separator: "\n")
+        let hash = sha256Hex(VietnameseText.fold(body))
+        article.id = "a" + hash.prefix(16)
+        article.extractionStatus = .pending
+        return Candidate(article: article, bodyHash: hash, fingerprint: SimHash.fingerprint(body))
+    }
+
+    /// Stores the article durably (or finds it is a duplicate) and only then returns.
+    public func accept(_ candidate: Candidate) async throws -> SubmitResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            let startCommitter = queue.withLockedValue { q in
+                q.items.append((candidate, continuation))
+                defer { q.committing = true }
+                return !q.committing
+            }
+            if startCommitter { thread.submit { _ in self.commitLoop() } }
+        }
+    }
+
+    /// Runs on `thread`: commits whatever has queued, batch after batch, until the queue is empty.
+    private func commitLoop() {
+        while true {
+            let batch = queue.withLockedValue { q -> [(Candidate, CheckedContinuation<SubmitResponse, any Error>)] in
+                let items = q.items
+                q.items = []
+                if items.isEmpty { q.committing = false }
+                return items
+            }
+            if batch.isEmpty { return }
+            do {
+                var added: [(UInt64, String)] = []
+                let responses = try database.transaction { () throws -> [SubmitResponse] in
+                    try batch.map { candidate, _ in try insert(candidate, added: &added) }
+                }
+                for (fingerprint, id) in added { fingerprints.add(fingerprint, id: id) }
+                let accepted = responses.filter { $0.outcome == .accepted }
+                if let last = accepted.last {
+                    heads.withLockedValue {
+                        $0.acceptedSeq = last.seq
+                        $0.pending += accepted.count
+                    }
+                }
+                for ((_, continuation), response) in zip(batch, responses) { continuation.resume(returning: response) }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private lazy var findByHash = try! database.prepare("SELECT id FROM articles WHERE body_hash = ?")
+    private lazy var insertArticle = try! database.prepare(
+        "INSERT INTO articles (id, body_hash, fingerprint, article) VALUES (?, ?, ?, ?) RETURNING seq")
+
+    private func insert(_ candidate: Candidate, added: inout [(UInt64, String)]) throws -> SubmitResponse {
+        var response = SubmitResponse()
+        var existing: String?
+        try findByHash.rows(.text(candidate.bodyHash)) { existing = $0.text(0) }
+        if let existing {
+            response.outcome = .duplicate
+            response.articleID = existing
+            response.duplicateOf = existing
+            response.similarity = 1
+            response.reason = "identical to article \(existing)"
+            return response
+        }
+        var article = candidate.article
+        let near = fingerprints.nearest(candidate.fingerprint)
+            ?? FingerprintIndex.nearest(candidate.fingerprint, in: added)
+        if let near {
+            article.duplicateOf = near.id
+            article.duplicateSimilarity = near.similarity
+        }
+        var seq: UInt64 = 0
+        try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .int(Int64(bitPattern: candidate.fingerprint)),
+                               .blob(article.packedBytes())) { seq = UInt64($0.int(0)) }
+        added.append((candidate.fingerprint, article.id))
+        response.outcome = .accepted
+        response.articleID = article.id
+        response.seq = seq
+        if let near {
+            response.duplicateOf = near.id
+            response.similarity = near.similarity
+        }
+        return response
+    }
+
+    // MARK: reading
+
+    public func get(id: String) async throws -> StoredArticle? {
+        try await thread.runIfActive {
+            var found: StoredArticle?
+            try self.database.prepare("SELECT seq, article, extraction FROM articles WHERE id = ?").rows(.text(id)) { row in
+                found = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
+            }
+            return found
+        }
+    }
+
+    /// Articles still waiting for their extraction, oldest first.
+    public func pending(limit: Int) async throws -> [Article] {
+        try await thread.runIfActive {
+            var articles: [Article] = []
+            try self.database.prepare("SELECT seq, article FROM articles WHERE extraction IS NULL ORDER BY seq LIMIT ?")
+                .rows(.int(Int64(limit))) { row in
+                    var article = try Article(unpacking: ByteBuffer(bytes: row.blob(1)))
+                    article.seq = UInt64(row.int(0))
+                    articles.append(article)
+                }
+            return articles
+        }
+    }
+
+    /// Stores an article's extraction and appends it to the change feed; returns its feed position.
+    @discardableResult
+    public func storeExtraction(articleID: String, _ extraction: Extraction) async throws -> UInt64 {
+        let seq: UInt64 = try await thread.runIfActive {
+            try self.database.transaction {
+                var next: UInt64 = 0
+                try self.database.prepare("SELECT COALESCE(MAX(feed_seq), 0) + 1 FROM articles").rows { next = UInt64($0.int(0)) }
+                try self.database.prepare("UPDATE articles SET extraction = ?, feed_seq = ?, last_error = NULL WHERE id = ? AND extraction IS NULL")
+                    .run(.blob(extraction.packedBytes()), .int(Int64(next)), .text(articleID))
+                return next
+            }
+        }
+        heads.withLockedValue {
+            $0.feedSeq = max($0.feedSeq, seq)
+            $0.pending -= 1
+        }
+        let waiters = feedWaiters.withLockedValue { w in defer { w = [] }; return w }
+        for waiter in waiters { waiter.resume() }
+        return seq
+    }
+
+    public func recordExtractionFailure(articleID: String, _ error: String) async throws {
+        try await thread.runIfActive {
+            try self.database.prepare("UPDATE articles SET attempts = attempts + 1, last_error = ? WHERE id = ?")
+                .run(.text(error), .text(articleID))
+        }
+    }
+
+    /// Up to `limit` feed entries after `afterSeq`, in feed order.
+    public func changes(after afterSeq: UInt64, limit: Int) async throws -> [Change] {
+        let head = heads.withLockedValue { $0.feedSeq }
+        return try await thread.runIfActive {
+            var changes: [Change] = []
+            try self.database.prepare("""
+                SELECT seq, article, extraction, feed_seq FROM articles
+                WHERE feed_seq > ? ORDER BY feed_seq LIMIT ?
+                """).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
+                var change = Change()
+                change.stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
+                change.seq = UInt64(row.int(3))
+                change.headSeq = max(head, change.seq)
+                changes.append(change)
+            }
+            return changes
+        }
+    }
+
+    /// Returns once the feed head passes `seq`, or after `timeout`.
+    public func waitForFeed(after seq: UInt64, timeout: Duration) async {
+        if heads.withLockedValue({ $0.feedSeq }) > seq { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let ready = self.feedWaiters.withLockedValue { waiters -> Bool in
+                        if self.heads.withLockedValue({ $0.feedSeq }) > seq { return true }
+                        waiters.append(continuation)
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            // The waiter, if still registered, is resumed by the next feed change.
+        }
+    }
+
+    private static func stored(_ row: SQLiteRow, seqColumn: Int32, articleColumn: Int32, extractionColumn: Int32) throws -> StoredArticle {
+        var article = try Article(unpacking: ByteBuffer(bytes: row.blob(articleColumn)))
+        article.seq = UInt64(row.int(seqColumn))
+        var extraction: Extraction?
+        if !row.isNull(extractionColumn) {
+            extraction = try Extraction(unpacking: ByteBuffer(bytes: row.blob(extractionColumn)))
+            article.extractionStatus = .extracted
+        } else {
+            article.extractionStatus = .pending
+        }
+        return StoredArticle(article: article, extraction: extraction)
+    }
+}
+
+extension FingerprintIndex {
+    static func nearest(_ fingerprint: UInt64, in batch: [(UInt64, String)]) -> (id: String, similarity: Double)? {
+        var index = FingerprintIndex()
+        for (f, id) in batch { index.add(f, id: id) }
+        return index.nearest(fingerprint)
+    }
+}
+
+extension WireMessage {
+    func packedBytes() -> [UInt8] {
+        let buffer = packed()
+        return Array(buffer.readableBytesView)
+    }
+}
+
+func sha256Hex(_ text: String) -> String {
+    var digest = [UInt8](repeating: 0, count: 32)
+    let bytes = Array(text.utf8)
+    _ = SHA256(bytes, bytes.count, &digest)
+    return digest.map { String(format: "%02x", $0) }.joined()
+}

@@ -25,13 +25,11 @@ test: deps
 proto: deps
 	proto/generate.sh
 
-# Until the services issue lands there is no ingest/extract/query pipeline to start: `make run`
-# makes the development PKI and serves the RPC runtime's Echo service, health and reflection.
+# Builds (release), makes the development PKI, starts the three services (`bantin up`), ingests
+# seeds/, prints what was extracted and a sample search, and keeps serving until Ctrl-C.
 run: deps
-	swift build -c release --product bantin
-	@[ -f $(PKI)/ca.pem ] || .build/release/bantin certs init $(PKI)
-	@echo "echo server on 127.0.0.1:7400; try: .build/release/bantin call 127.0.0.1:7400 --list"
-	.build/release/bantin echo-server --pki $(PKI) --port 7400
+	swift build -c release
+	scripts/run-demo.sh
 
 bench: deps
 	bench/run-echo.sh

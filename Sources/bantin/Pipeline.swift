@@ -1,0 +1,226 @@
+import ArgumentParser
+import BantinCore
+import BantinExtract
+import BantinRPC
+import Foundation
+
+/// Addresses of the three services, shared by the pipeline commands.
+struct ServiceAddresses: ParsableArguments {
+    @Option(help: "bantin-ingest host:port (env BANTIN_INGEST).")
+    var ingest = ProcessInfo.processInfo.environment["BANTIN_INGEST"] ?? "127.0.0.1:7401"
+    @Option(help: "bantin-query host:port (env BANTIN_QUERY).")
+    var query = ProcessInfo.processInfo.environment["BANTIN_QUERY"] ?? "127.0.0.1:7403"
+}
+
+func makeClient(_ target: String, _ tls: ClientTLSOptions) throws -> RPCClient {
+    let provider = try TLSContextProvider(tls.configuration())
+    var configuration = ClientConfiguration(tls: provider, serverName: tls.serverName)
+    configuration.interceptors = []
+    return try RPCClient(target: target, configuration: configuration)
+}
+
+struct IngestFiles: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Submit article files (or folders of them) to bantin-ingest; prints a summary.",
+        discussion: "Each file is one article as UTF-8 text, headline first. Files that are not UTF-8 text are reported and skipped.")
+
+    @Argument(help: "Files or folders (searched recursively for regular files).")
+    var paths: [String]
+    @Option(help: "Province of the articles, when known.")
+    var province = ""
+    @Flag(help: "Print one line per article.")
+    var verbose = false
+    @OptionGroup var services: ServiceAddresses
+    @OptionGroup var tls: ClientTLSOptions
+
+    func run() async throws {
+        let files = try collectFiles(paths)
+        var requests: [(String, SubmitRequest)] = []
+        var rejectedLocally: [(String, String)] = []
+        for file in files {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            if bytes.contains(0) {
+                rejectedLocally.append((file, "binary file (contains NUL bytes), not an article"))
+            } else if let text = String(validating: bytes, as: UTF8.self) {
+                requests.append((file, SubmitRequest(text: text, sourceURL: "file://\(file)", province: province)))
+            } else {
+                rejectedLocally.append((file, "not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(bytes)))"))
+            }
+        }
+        let client = try makeClient(services.ingest, tls)
+        defer { Task { await client.close() } }
+        var summary = SubmitSummary()
+        var lines: [String] = []
+        var done = 0
+        let total = requests.count
+        let toSend = requests.map(\.1)
+        try await client.bidirectionalStreaming(IngestAPI.submitStream) { writer, responses in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for request in toSend { try await writer.write(request) }
+                    try writer.finish()
+                }
+                for try await response in responses {
+                    if let result = response.result {
+                        let file = requests[done].0
+                        done += 1
+                        switch result.outcome {
+                        case .accepted: lines.append("accepted  \(result.articleID)  \(file)" + (result.duplicateOf.isEmpty ? "" : "  (near-duplicate of \(result.duplicateOf), similarity \(String(format: "%.2f", result.similarity)))"))
+                        case .duplicate: lines.append("duplicate \(result.articleID)  \(file)")
+                        default: lines.append("rejected  \(file): \(result.reason)")
+                        }
+                        FileHandle.standardError.write(Data("\r\(progressBar(done, total))".utf8))
+                    }
+                    if let s = response.summary { summary = s }
+                }
+                try await group.waitForAll()
+            }
+        }
+        if total > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        for (file, reason) in rejectedLocally { lines.append("rejected  \(file): \(reason)") }
+        if verbose || summary.rejected > 0 || !rejectedLocally.isEmpty {
+            for line in lines where verbose || line.hasPrefix("rejected") { print(line) }
+        }
+        print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(Int(summary.rejected) + rejectedLocally.count) of \(files.count) files")
+    }
+}
+
+func progressBar(_ done: Int, _ total: Int) -> String {
+    let width = 30
+    let filled = total == 0 ? width : width * done / total
+    return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
+}
+
+func collectFiles(_ paths: [String]) throws -> [String] {
+    var files: [String] = []
+    for path in paths {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("no such file or folder: \(path)")
+        }
+        if isDirectory.boolValue {
+            let entries = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
+            for entry in entries.sorted() {
+                let full = (path as NSString).appendingPathComponent(entry)
+                var dir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &dir), !dir.boolValue, !entry.hasPrefix(".") { files.append(full) }
+            }
+        } else {
+            files.append(path)
+        }
+    }
+    return files
+}
+
+struct ExtractFiles: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Run the extractor locally (no server) and print one JSON line per file.",
+        discussion: """
+            Each line: {"file", "entities": [{"type", "text", "start", "end", "byteStart", "byteEnd", "id"}], "roles": [...]}.
+            start/end count Unicode scalars and byteStart/byteEnd UTF-8 bytes of the file's text as given.
+            """)
+
+    @Argument(help: "Article files (UTF-8 text).")
+    var files: [String]
+    @Option(help: "Province of the articles, when known.")
+    var province = ""
+
+    func run() throws {
+        let extractor = Extractor()
+        for file in files {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ValidationError("\(file): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(bytes)))")
+            }
+            let extraction = extractor.extract(text: text, province: province)
+            // Byte offset → Unicode scalar offset.
+            var scalarAt = [Int](repeating: 0, count: bytes.count + 1)
+            var scalars = 0
+            var byte = 0
+            for scalar in text.unicodeScalars {
+                let width = UTF8.width(scalar)
+                for k in 0..<width { scalarAt[byte + k] = scalars }
+                byte += width
+                scalars += 1
+            }
+            scalarAt[bytes.count] = scalars
+            let mentions: [[String: Any]] = extraction.mentions.compactMap { m in
+                guard let span = m.span else { return nil }
+                return ["type": m.type.name, "text": m.surface, "id": m.entityID,
+                        "start": scalarAt[Int(span.start)], "end": scalarAt[Int(span.end)],
+                        "byteStart": Int(span.start), "byteEnd": Int(span.end)]
+            }
+            let names = Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let roles: [[String: Any]] = extraction.roles.map { r in
+                ["person": names[r.personID] ?? r.personID, "title": r.title, "organization": names[r.organizationID] ?? r.organizationID]
+            }
+            let object: [String: Any] = ["file": file, "entities": mentions, "roles": roles]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search the articles a query replica holds (diacritics optional: \"tap chi cong san\").")
+
+    @Argument(help: "Words to find (all of them).")
+    var query: [String]
+    @Option(help: "Hits to show.")
+    var limit: UInt32 = 10
+    @Flag(help: "Print the response as JSON.")
+    var json = false
+    @OptionGroup var services: ServiceAddresses
+    @OptionGroup var tls: ClientTLSOptions
+
+    func run() async throws {
+        let client = try makeClient(services.query, tls)
+        let response = try await client.unary(QueryAPI.search, SearchRequest(query: query.joined(separator: " "), limit: limit))
+        await client.close()
+        if json {
+            print(JSONMessageCodec.encode(response.dynamic))
+            return
+        }
+        print("\(response.total) article(s) match")
+        for hit in response.hits {
+            print(String(format: "%7.2f  %@  %@", hit.score, hit.articleID, hit.title))
+        }
+    }
+}
+
+struct EntityLookup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "entity",
+        abstract: "Show an entity (person, organization, place, document): offices, articles.",
+        discussion: "NAME is a name or its beginning, diacritics optional; an id (per:..., org:...) works too.")
+
+    @Argument(help: "Name, name prefix or entity id.")
+    var name: [String]
+    @OptionGroup var services: ServiceAddresses
+    @OptionGroup var tls: ClientTLSOptions
+
+    func run() async throws {
+        let client = try makeClient(services.query, tls)
+        defer { Task { await client.close() } }
+        let wanted = name.joined(separator: " ")
+        var id = wanted
+        if !wanted.contains(":") {
+            let found = try await client.unary(QueryAPI.listEntities, ListEntitiesRequest(prefix: wanted, limit: 10))
+            guard let first = found.entities.first else { throw ValidationError("no entity named like '\(wanted)'") }
+            if found.entities.count > 1 {
+                print("also: " + found.entities.dropFirst().map { "\($0.name) (\($0.id))" }.joined(separator: ", "))
+            }
+            id = first.id
+        }
+        let page = try await client.unary(QueryAPI.getEntity, GetEntityRequest(entityID: id))
+        guard let entity = page.entity else { return }
+        print("\(entity.name)  [\(entity.type.name)]  \(entity.id)")
+        if !entity.aliases.isEmpty { print("  also written: \(entity.aliases.joined(separator: "; "))") }
+        for role in page.roles { print("  office: \(role.title) \(role.organizationID.isEmpty ? "" : "(\(role.organizationID))") \(role.asOf)") }
+        for document in page.documents { print("  document: \(document.kind) \(document.code)") }
+        print("  articles: \(page.articleIDs.joined(separator: ", "))")
+    }
+}

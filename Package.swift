@@ -109,5 +109,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Ingest, extract and query as real child processes over mutual TLS with a real SQLite file.
+        .testTarget(
+            name: "BantinServicesTests",
+            dependencies: ["BantinIngest", "BantinExtract", "BantinQuery", "BantinRPC", "BantinTesting", .product(name: "NIOCore", package: "swift-nio")]
+        ),
     ]
 )

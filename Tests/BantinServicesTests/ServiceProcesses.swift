@@ -1,0 +1,97 @@
+import BantinCore
+import BantinRPC
+import BantinTesting
+import Foundation
+
+/// The three service executables run as child processes on free ports, with a test PKI and a
+/// temporary data directory; stopped (SIGTERM, or SIGKILL to simulate a crash) by the test.
+final class ServiceProcesses: @unchecked Sendable {
+    let pki: TestPKI
+    let dataDirectory: String
+    let ports: (ingest: Int, extract: Int, query: Int)
+    private(set) var running: [String: Process] = [:]
+
+    static let binDirectory: String = {
+        // The test bundle sits next to the executables in .build/<triple>/debug.
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug").path
+        let candidates: [String] = [Bundle.main.executableURL?.deletingLastPathComponent().path, fallback].compactMap { $0 }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: "\($0)/bantin-ingest") } ?? fallback
+    }()
+
+    init() throws {
+        pki = try TestPKI()
+        dataDirectory = NSTemporaryDirectory() + "bantin-data-\(UUID().uuidString)"
+        let base = Int.random(in: 20_000...50_000)
+        ports = (base, base + 1, base + 2)
+    }
+
+    deinit {
+        for process in running.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+
+    func start(_ name: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/bantin-\(name)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["BANTIN_PKI"] = pki.directory
+        environment["BANTIN_HOST"] = "127.0.0.1"
+        environment["BANTIN_LOG_LEVEL"] = "warning"
+        switch name {
+        case "ingest":
+            environment["BANTIN_PORT"] = "\(ports.ingest)"
+            environment["BANTIN_DATA"] = dataDirectory
+            environment["BANTIN_EXTRACT"] = "127.0.0.1:\(ports.extract)"
+        case "extract":
+            environment["BANTIN_PORT"] = "\(ports.extract)"
+        default:
+            environment["BANTIN_PORT"] = "\(ports.query)"
+            environment["BANTIN_INGEST"] = "127.0.0.1:\(ports.ingest)"
+        }
+        process.environment = environment
+        // Logs go to a file: an inherited stdout would keep the test runner's pipe open.
+        let log = "\(NSTemporaryDirectory())bantin-\(name)-\(ports.ingest).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = process.standardOutput
+        try process.run()
+        running[name] = process
+    }
+
+    func stop(_ name: String, signal: Int32 = SIGTERM) {
+        guard let process = running.removeValue(forKey: name) else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    func client(_ name: String) throws -> RPCClient {
+        let port = switch name { case "ingest": ports.ingest; case "extract": ports.extract; default: ports.query }
+        var configuration = ClientConfiguration(tls: try TLSContextProvider(pki.clientTLS()))
+        configuration.interceptors = []
+        return try RPCClient(target: "127.0.0.1:\(port)", configuration: configuration)
+    }
+
+    /// Waits until `condition` holds, polling; fails after `timeout`.
+    func eventually(timeout: Duration = .seconds(20), _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TimeoutError(what: what)
+    }
+
+    struct TimeoutError: Error, CustomStringConvertible {
+        let what: String
+        var description: String { "timed out waiting for: \(what)" }
+    }
+
+    static func seeds() throws -> [String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = root.appendingPathComponent("seeds")
+        return try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().map {
+            try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)
+        }
+    }
+}

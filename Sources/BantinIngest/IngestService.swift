@@ -5,6 +5,8 @@ import Logging
 /// bantin-ingest's RPC service: Submit, SubmitStream, Get and the Changes feed over `ArticleStore`.
 public struct IngestService: RPCService {
     public static let defaultPort = 7401
+    /// Frame limit of the ingest server: 16 MiB, eight times `ArticleStore.maxArticleBytes`.
+    public static let maxFrameSize = 16 * 1024 * 1024
 
     let store: ArticleStore
     let outbox: ExtractionOutbox

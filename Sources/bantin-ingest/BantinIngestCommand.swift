@@ -9,14 +9,7 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "bantin-ingest",
         abstract: "The Bantin ingest service: stores articles durably, sends them to extract, serves the change feed.")
 
-    @Option(help: "Address to listen on (env BANTIN_HOST).")
-    var host = Environment.string("BANTIN_HOST") ?? "0.0.0.0"
-
-    @Option(help: "Port to listen on (env BANTIN_PORT).")
-    var port = Int(Environment.string("BANTIN_PORT") ?? "") ?? IngestService.defaultPort
-
-    @Option(help: "Directory with ca.pem, server.pem, server-key.pem, client.pem, client-key.pem (env BANTIN_PKI; make one with `bantin certs init`).")
-    var pki = Environment.string("BANTIN_PKI") ?? "var/pki"
+    @OptionGroup var server: ServerOptions
 
     @Option(help: "Directory for the SQLite store (env BANTIN_DATA).")
     var data = Environment.string("BANTIN_DATA") ?? "var/data/ingest"
@@ -30,10 +23,14 @@ struct IngestCommand: AsyncParsableCommand {
         let store = try ArticleStore(directory: data)
         let heads = store.currentHeads
         logger.info("store open", metadata: ["path": "\(data)", "articles": "\(heads.acceptedSeq)", "feed-head": "\(heads.feedSeq)", "pending": "\(heads.pending)"])
-        let tls = try TLSContextProvider(.client(pkiDirectory: pki), logger: logger)
+        let tls = try TLSContextProvider(.client(pkiDirectory: server.pki), logger: logger)
         let extractor = try RPCClient(target: extract, configuration: ClientConfiguration(tls: tls, logger: logger))
         let outbox = ExtractionOutbox(store: store, extractor: extractor, logger: logger)
-        try await ServiceMain.serve(name: "bantin-ingest", host: host, port: port, pkiDirectory: pki,
-                                    services: [IngestService(store: store, outbox: outbox)], background: [outbox])
+        try await ServiceMain.serve(name: "bantin-ingest", options: server, defaultPort: IngestService.defaultPort,
+                                    services: [IngestService(store: store, outbox: outbox)], background: [outbox]) {
+            // Frames may be larger than articles so that an oversized article reaches the store's size check and gets
+            // a per-article INVALID_ARGUMENT instead of a GOAWAY that would end every call on the connection.
+            $0.maxFrameSize = IngestService.maxFrameSize
+        }
     }
 }

@@ -11,12 +11,7 @@ struct EchoServer: AsyncParsableCommand {
         commandName: "echo-server",
         abstract: "Serve bantin.bench.v1.Echo over mutual TLS (the RPC benchmark target).")
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
-    @Option(help: "Port to listen on.")
-    var port = 7400
-    @Option(help: "Directory with ca.pem, server.pem, server-key.pem.")
-    var pki = "var/pki"
+    @OptionGroup var server: ServerOptions
     @Option(help: "Event-loop threads (1 to keep the server on one core).")
     var threads = 1
     @Option(help: "Concurrent calls allowed per connection.")
@@ -24,7 +19,7 @@ struct EchoServer: AsyncParsableCommand {
 
     func run() async throws {
         ServiceMain.bootstrapLogging()
-        try await ServiceMain.serve(name: "bantin-echo", host: host, port: port, pkiDirectory: pki,
+        try await ServiceMain.serve(name: "bantin-echo", options: server, defaultPort: 7400,
                                     services: [EchoService()], threads: threads) {
             $0.maxConcurrentCalls = maxConcurrentCalls
             $0.interceptors = [MetricsInterceptor(side: "server")]

@@ -175,6 +175,19 @@ struct SlowService: RPCService {
         await server.stop()
     }
 
+    @Test(arguments: [16_383, 16_384, 70_000, 3_600_000])
+    func largeMessagesRoundTrip(size: Int) async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let reply = try await client.unary(EchoService.echo, EchoRequest(payload: payload))
+        #expect(reply.payload == payload)
+        // The connection is still usable afterwards.
+        #expect(try await client.unary(EchoService.echo, EchoRequest(payload: [1, 2, 3])).payload == [1, 2, 3])
+        await client.close()
+        await server.stop()
+    }
+
     @Test func oversizedFrameClosesTheConnectionWithGoAway() async throws {
         let server = try await TestServer.start(pki: try TestPKI()) { $0.maxFrameSize = 1024 }
         let raw = try await RawConnection.connect(to: server)

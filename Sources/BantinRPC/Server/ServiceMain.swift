@@ -7,13 +7,13 @@ import ServiceLifecycle
 /// What every Bantin executable does after parsing its flags (and `bootstrapLogging()`): load TLS (watching the files and
 /// SIGHUP for reloads), serve, and on SIGTERM or SIGINT send GOAWAY, drain and exit.
 public enum ServiceMain {
-    public static func serve(name: String, host: String, port: Int, pkiDirectory: String,
+    public static func serve(name: String, options: ServerOptions, defaultPort: Int,
                              services: [any RPCService], background: [any Service] = [], threads: Int = System.coreCount,
                              configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         let logger = Logger(label: name)
-        let tls = try TLSContextProvider(.server(pkiDirectory: pkiDirectory), logger: logger)
+        let tls = try TLSContextProvider(.server(pkiDirectory: options.pki), logger: logger)
         tls.watch()
-        var configuration = ServerConfiguration(host: host, port: port, tls: tls)
+        var configuration = ServerConfiguration(host: options.host, port: options.port ?? defaultPort, tls: tls)
         configure(&configuration)
         let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = RPCServer(configuration: configuration, services: services, group: group, logger: logger)

@@ -68,6 +68,8 @@ let package = Package(
         .target(name: "BantinIngest", dependencies: ["BantinCore", "BantinRPC", "CSQLite", "COpenSSL"]),
         .target(name: "BantinExtract", dependencies: ["BantinCore", "BantinRPC"], resources: [.copy("Data")]),
         .target(name: "BantinQuery", dependencies: ["BantinCore", "BantinRPC"]),
+        // Deterministic generated articles for tests and benchmarks (`bantin corpus`).
+        .target(name: "BantinCorpus", dependencies: ["BantinExtract"]),
         // Shared test fixtures: PKI, servers started in-process or as child processes.
         .target(
             name: "BantinTesting",
@@ -91,6 +93,7 @@ let package = Package(
                 "BantinCore",
                 "BantinRPC",
                 "BantinExtract",
+                "BantinCorpus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -113,7 +116,7 @@ let package = Package(
         // Ingest, extract and query as real child processes over mutual TLS with a real SQLite file.
         .testTarget(
             name: "BantinServicesTests",
-            dependencies: ["BantinIngest", "BantinExtract", "BantinQuery", "BantinRPC", "BantinTesting", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["BantinIngest", "BantinExtract", "BantinQuery", "BantinCorpus", "BantinRPC", "BantinTesting", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

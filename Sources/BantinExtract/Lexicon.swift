@@ -60,6 +60,15 @@ public struct Lexicon: Sendable {
     }
 
     public func province(named name: String) -> Province? { provinces[name] }
+
+    /// Each province once (the units before and after 2025), in name order.
+    public var allProvinces: [Province] {
+        var seen = Set<String>()
+        return provinces.values.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+    }
+
+    /// Family names, sorted.
+    public var familyNames: [String] { surnames.sorted() }
 }
 
 /// Phrases matched token by token (exact syllables), longest first.

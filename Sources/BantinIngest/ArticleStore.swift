@@ -22,7 +22,12 @@ public final class ArticleStore: @unchecked Sendable {
     private var fingerprints: FingerprintIndex
     private let queue = NIOLockedValueBox(WriteQueue())
     private let heads: NIOLockedValueBox<Heads>
-    private let feedWaiters = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
+    private let feedWaiters = NIOLockedValueBox(FeedWaiters())
+
+    struct FeedWaiters {
+        var nextID: UInt64 = 0
+        var waiting: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    }
 
     /// Articles above this size (UTF-8 bytes) are refused: real articles are far below it.
     public static let maxArticleBytes = 2 * 1024 * 1024
@@ -206,6 +211,15 @@ public final class ArticleStore: @unchecked Sendable {
         }
     }
 
+    /// Number of stored articles (each stored once: `id` and `body_hash` are unique).
+    public func count() async throws -> Int {
+        try await thread.runIfActive {
+            var count = 0
+            try self.database.prepare("SELECT COUNT(*) FROM articles").rows { count = Int($0.int(0)) }
+            return count
+        }
+    }
+
     /// Articles still waiting for their extraction, oldest first.
     public func pending(limit: Int) async throws -> [Article] {
         try await thread.runIfActive {
@@ -236,7 +250,7 @@ public final class ArticleStore: @unchecked Sendable {
             $0.feedSeq = max($0.feedSeq, seq)
             $0.pending -= 1
         }
-        let waiters = feedWaiters.withLockedValue { w in defer { w = [] }; return w }
+        let waiters = feedWaiters.withLockedValue { w in defer { w.waiting = [:] }; return Array(w.waiting.values) }
         for waiter in waiters { waiter.resume() }
         return seq
     }
@@ -270,22 +284,21 @@ public final class ArticleStore: @unchecked Sendable {
     /// Returns once the feed head passes `seq`, or after `timeout`.
     public func waitForFeed(after seq: UInt64, timeout: Duration) async {
         if heads.withLockedValue({ $0.feedSeq }) > seq { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let ready = self.feedWaiters.withLockedValue { waiters -> Bool in
-                        if self.heads.withLockedValue({ $0.feedSeq }) > seq { return true }
-                        waiters.append(continuation)
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-            // The waiter, if still registered, is resumed by the next feed change.
+        let id = feedWaiters.withLockedValue { w in defer { w.nextID += 1 }; return w.nextID }
+        // The timer resumes the waiter if no feed change does first; whichever removes it from the table resumes it.
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.feedWaiters.withLockedValue { $0.waiting.removeValue(forKey: id) }?.resume()
         }
+        await withCheckedContinuation { continuation in
+            let ready = feedWaiters.withLockedValue { w -> Bool in
+                if heads.withLockedValue({ $0.feedSeq }) > seq { return true }
+                w.waiting[id] = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        timer.cancel()
     }
 
     private static func stored(_ row: SQLiteRow, seqColumn: Int32, articleColumn: Int32, extractionColumn: Int32) throws -> StoredArticle {

@@ -45,8 +45,9 @@ public struct IngestService: RPCService {
         }
         router.serverStreaming(IngestAPI.changes, runsOnEventLoop: false) { request, responses, context in
             var position = request.afterSeq
-            // Ends when the client goes away (the call is cancelled) or the deadline passes.
-            while !Task.isCancelled {
+            // Ends when the client goes away (the call is cancelled), the deadline passes, or the server drains: a
+            // follower then resumes from its last applied seq on a new connection (to this or another ingest).
+            while !Task.isCancelled, !context.isDraining {
                 let changes = try await store.changes(after: position, limit: 256)
                 for change in changes {
                     try await responses.write(change)
@@ -54,7 +55,7 @@ public struct IngestService: RPCService {
                 }
                 if changes.isEmpty {
                     // Caught up: wait for the next article, with a heartbeat carrying the head.
-                    await store.waitForFeed(after: position, timeout: .seconds(5))
+                    await store.waitForFeed(after: position, timeout: .seconds(1))
                     if store.currentHeads.feedSeq <= position {
                         var heartbeat = Change()
                         heartbeat.headSeq = store.currentHeads.feedSeq

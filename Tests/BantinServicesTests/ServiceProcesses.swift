@@ -5,10 +5,11 @@ import Foundation
 
 /// The three service executables run as child processes on free ports, with a test PKI and a
 /// temporary data directory; stopped (SIGTERM, or SIGKILL to simulate a crash) by the test.
+/// Names: "ingest", "extract", and "query" or "query-2", "query-3" ... for more replicas.
 final class ServiceProcesses: @unchecked Sendable {
     let pki: TestPKI
     let dataDirectory: String
-    let ports: (ingest: Int, extract: Int, query: Int)
+    let basePort: Int
     private(set) var running: [String: Process] = [:]
 
     static let binDirectory: String = {
@@ -22,8 +23,7 @@ final class ServiceProcesses: @unchecked Sendable {
     init() throws {
         pki = try TestPKI()
         dataDirectory = NSTemporaryDirectory() + "bantin-data-\(UUID().uuidString)"
-        let base = Int.random(in: 20_000...50_000)
-        ports = (base, base + 1, base + 2)
+        basePort = Int.random(in: 20_000...50_000)
     }
 
     deinit {
@@ -31,27 +31,36 @@ final class ServiceProcesses: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
+    func port(_ name: String) -> Int {
+        switch name {
+        case "ingest": basePort
+        case "extract": basePort + 1
+        case "query": basePort + 2
+        default: basePort + 1 + (Int(name.split(separator: "-").last!) ?? 1)
+        }
+    }
+
     func start(_ name: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/bantin-\(name)")
+        let executable = name.hasPrefix("query") ? "query" : name
+        process.executableURL = URL(fileURLWithPath: "\(Self.binDirectory)/bantin-\(executable)")
         var environment = ProcessInfo.processInfo.environment
         environment["BANTIN_PKI"] = pki.directory
         environment["BANTIN_HOST"] = "127.0.0.1"
-        environment["BANTIN_LOG_LEVEL"] = "warning"
+        environment["BANTIN_LOG_LEVEL"] = environment["BANTIN_TEST_LOG_LEVEL"] ?? "warning"
+        environment["BANTIN_PORT"] = "\(port(name))"
         switch name {
         case "ingest":
-            environment["BANTIN_PORT"] = "\(ports.ingest)"
             environment["BANTIN_DATA"] = dataDirectory
-            environment["BANTIN_EXTRACT"] = "127.0.0.1:\(ports.extract)"
+            environment["BANTIN_EXTRACT"] = "127.0.0.1:\(port("extract"))"
         case "extract":
-            environment["BANTIN_PORT"] = "\(ports.extract)"
+            break
         default:
-            environment["BANTIN_PORT"] = "\(ports.query)"
-            environment["BANTIN_INGEST"] = "127.0.0.1:\(ports.ingest)"
+            environment["BANTIN_INGEST"] = "127.0.0.1:\(port("ingest"))"
         }
         process.environment = environment
         // Logs go to a file: an inherited stdout would keep the test runner's pipe open.
-        let log = "\(NSTemporaryDirectory())bantin-\(name)-\(ports.ingest).log"
+        let log = "\(NSTemporaryDirectory())bantin-\(name)-\(basePort).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = process.standardOutput
@@ -65,11 +74,17 @@ final class ServiceProcesses: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    func pid(_ name: String) -> Int32? { running[name]?.processIdentifier }
+
+    /// Forgets a process that was killed from outside (by pid), reaping it.
+    func forget(_ name: String) {
+        running.removeValue(forKey: name)?.waitUntilExit()
+    }
+
     func client(_ name: String) throws -> RPCClient {
-        let port = switch name { case "ingest": ports.ingest; case "extract": ports.extract; default: ports.query }
         var configuration = ClientConfiguration(tls: try TLSContextProvider(pki.clientTLS()))
         configuration.interceptors = []
-        return try RPCClient(target: "127.0.0.1:\(port)", configuration: configuration)
+        return try RPCClient(target: "127.0.0.1:\(port(name))", configuration: configuration)
     }
 
     /// Waits until `condition` holds, polling; fails after `timeout`.

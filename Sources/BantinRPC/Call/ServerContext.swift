@@ -1,6 +1,7 @@
 import BantinCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// What a handler knows about its call.
 public struct ServerContext: Sendable {
@@ -14,6 +15,11 @@ public struct ServerContext: Sendable {
     public let requestID: String
     /// The connection's logger (peer address); `logger` adds the call's own metadata.
     let connectionLogger: Logger
+    let drainFlag: DrainFlag
+
+    /// True once the server has sent GOAWAY on this connection. A stream that would otherwise never end (a live
+    /// feed, a watch) should finish when it sees this, so that a graceful shutdown does not wait out its grace period.
+    public var isDraining: Bool { drainFlag.isSet }
 
     /// A logger that tags every line with the request id and method. Built when asked for, not
     /// per call: attaching metadata costs more than a whole Echo call would.
@@ -26,6 +32,13 @@ public struct ServerContext: Sendable {
 
     /// Time left before the deadline.
     public var remaining: TimeAmount? { deadline.map { $0 - .now() } }
+}
+
+/// A one-way flag, set on the event loop and read from handler tasks.
+final class DrainFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
 
 /// Deadline propagation: a handler's outbound calls inherit what is left of its own deadline.

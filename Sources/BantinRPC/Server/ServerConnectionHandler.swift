@@ -20,6 +20,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var calls: [UInt32: ServerCall] = [:]
     private var highestCallID: UInt32 = 0
     private var draining = false
+    /// Shared with every call's context so that long-lived streams can end themselves when the server drains.
+    private let drainFlag = DrainFlag()
     private var peer: PeerIdentity?
     private var closed = false
     private let flushes = FlushBatcher()
@@ -122,7 +124,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let deadline: NIODeadline? = headers.timeoutMicros > 0 ? .now() + .microseconds(headers.timeoutMicros) : nil
         let requestID = headers.metadata["x-request-id"] ?? makeRequestID()
         let serverContext = ServerContext(method: headers.method, deadline: deadline, metadata: headers.metadata,
-                                          peer: peer, requestID: requestID, connectionLogger: logger)
+                                          peer: peer, requestID: requestID, connectionLogger: logger, drainFlag: drainFlag)
         let call = ServerCall(id: id, route: route, context: serverContext, connection: self, eventLoop: context.eventLoop)
         calls[id] = call
         for interceptor in configuration.interceptors { interceptor.callStarted(serverContext) }
@@ -210,6 +212,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private func startDrain(reason: String) {
         guard !draining, !closed else { return }
         draining = true
+        drainFlag.set()
         let goAway = GoAway(lastCallID: highestCallID, code: .unavailable, reason: reason)
         write(Frame(type: .goAway, callID: 0, payload: goAway.packed()))
         logger.debug("draining connection", metadata: ["in-flight": "\(calls.count)"])

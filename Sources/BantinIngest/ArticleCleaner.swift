@@ -40,8 +40,12 @@ public struct ArticleCleaner: Sendable {
         var out = Cleaned()
         let blocks = Self.blocks(of: normalizedText)
         guard !blocks.isEmpty else { throw .empty }
-        let letters = normalizedText.unicodeScalars.filter(\.properties.isAlphabetic).count
-        guard letters * 2 >= normalizedText.unicodeScalars.filter({ !$0.properties.isWhitespace }).count else {
+        var letters = 0, visible = 0
+        for scalar in normalizedText.unicodeScalars {
+            if VietnameseText.isLetter(scalar) { letters += 1 }
+            if !VietnameseText.isSpace(scalar) { visible += 1 }
+        }
+        guard letters * 2 >= visible else {
             throw .notText("fewer than half of its characters are letters")
         }
 
@@ -89,12 +93,13 @@ public struct ArticleCleaner: Sendable {
     // MARK: rules
 
     /// Lines grouped into blocks: a line that does not end a sentence and is followed by one
-    /// starting in lower case continues it (captions wrapped over several lines).
+    /// starting in lower case continues it (captions wrapped over several lines). The text is
+    /// normalized, so lines are already trimmed.
     static func blocks(of text: String) -> [String] {
         var blocks: [String] = []
         var current = ""
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = String(raw)
             if line.isEmpty {
                 if !current.isEmpty { blocks.append(current) }
                 current = ""
@@ -122,20 +127,23 @@ public struct ArticleCleaner: Sendable {
     /// Media-player lines ("0:00 / 0:00"), share buttons, "Xem thêm", and slug lines (the URL
     /// words without diacritics, "le ky ket hop tac ...").
     static func isFurniture(_ block: String) -> Bool {
-        let lower = block.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.whitespaces))
-        if furniture.contains(lower) { return true }
-        if block.range(of: #"^\d{1,2}:\d{2}(:\d{2})?( / \d{1,2}:\d{2}(:\d{2})?)?$"#, options: .regularExpression) != nil { return true }
-        let words = block.split(separator: " ")
-        if words.count >= 5, block.allSatisfy({ $0.isASCII && ($0.isLowercase || $0 == " " || $0.isNumber || $0 == "-") }) {
-            return true
+        if block.utf8.count <= 48 {  // longer than any furniture phrase or player line
+            let lower = block.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.whitespaces))
+            if furniture.contains(lower) { return true }
+            if firstMatch(mediaPlayerLine, in: block) != nil { return true }
         }
+        // Slug line: only ASCII lower case, digits, spaces and hyphens, at least five words.
+        let slugBytes = block.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x20 || $0 == 0x2D }
+        if slugBytes, block.utf8.count(where: { $0 == 0x20 }) >= 4 { return true }
         return false
     }
 
     /// "Ngày 12/08/2022 16:53", "12/08/2022 16:53", "Cập nhật: 12/08/2022 16:53" → ISO 8601.
+    nonisolated(unsafe) static let mediaPlayerLine = regex(#"^\d{1,2}:\d{2}(:\d{2})?( / \d{1,2}:\d{2}(:\d{2})?)?$"#)
+    nonisolated(unsafe) static let publicationPattern = regex(#"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#)
+
     static func publicationHeader(_ block: String) -> String? {
-        let pattern = #"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#
-        guard let m = firstMatch(pattern, in: block) else { return nil }
+        guard block.utf8.count <= 64, let m = firstMatch(publicationPattern, in: block) else { return nil }
         guard let day = Int(m[1]), let month = Int(m[2]), let year = Int(m[3]), (1...31).contains(day), (1...12).contains(month) else { return nil }
         let date = String(format: "%04d-%02d-%02d", year, month, day)
         if let hour = Int(m[4]), let minute = Int(m[5]) { return date + String(format: "T%02d:%02d:00", hour, minute) }
@@ -143,9 +151,10 @@ public struct ArticleCleaner: Sendable {
     }
 
     /// "Thứ hai, 27/01/2020", "Chủ nhật, 5/3/2023": the site's date line.
+    nonisolated(unsafe) static let siteDatePattern = regex(#"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#)
+
     static func siteDateHeader(_ block: String) -> String? {
-        let pattern = #"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#
-        guard let m = firstMatch(pattern, in: block), let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
+        guard block.utf8.count <= 48, let m = firstMatch(siteDatePattern, in: block), let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
         return String(format: "%04d-%02d-%02d", y, mo, d)
     }
 
@@ -165,35 +174,59 @@ public struct ArticleCleaner: Sendable {
     }
 
     /// Photo captions: short, describing who is pictured doing what.
+    static let captionEndings = ["phát biểu tại buổi làm việc", "phát biểu tại hội nghị", "phát biểu chỉ đạo", "phát biểu",
+                                 "chủ trì buổi làm việc", "chủ trì hội nghị", "tại buổi làm việc", "tại buổi lễ",
+                                 "chụp ảnh lưu niệm", "tặng quà", "trao quà", "ký kết"].map { Array($0.utf8) }
+
+    /// Photo captions: short, describing who is pictured doing what. Compared as UTF-8 bytes: the text is NFC.
     static func looksLikeCaption(_ block: String) -> Bool {
         guard block.utf8.count <= 400 else { return false }
-        let lower = block.lowercased()
-        if lower.hasPrefix("ảnh:") || lower.hasPrefix("toàn cảnh") || lower.hasPrefix("quang cảnh") { return true }
-        if lower.hasSuffix("(ảnh") || lower.contains("(ảnh:") || lower.contains("ảnh: ") { return true }
-        let captionEndings = ["phát biểu tại buổi làm việc", "phát biểu tại hội nghị", "phát biểu chỉ đạo", "phát biểu",
-                              "chủ trì buổi làm việc", "chủ trì hội nghị", "tại buổi làm việc", "tại buổi lễ",
-                              "chụp ảnh lưu niệm", "tặng quà", "trao quà", "ký kết"]
-        let trimmed = lower.trimmingCharacters(in: CharacterSet(charactersIn: ". "))
-        // A single sentence (at most one full stop, at the end) that ends like a caption.
-        let sentenceStops = trimmed.filter { $0 == "." }.count
-        if sentenceStops == 0, captionEndings.contains(where: { trimmed.hasSuffix($0) }) { return true }
-        if sentenceStops == 0, trimmed.contains("phát biểu"), block.utf8.count <= 300, !lower.contains(", đồng chí") { return true }
-        return false
+        let lower = Array(block.lowercased().utf8)
+        if lower.starts(with: "ảnh:".utf8) || lower.starts(with: "toàn cảnh".utf8) || lower.starts(with: "quang cảnh".utf8) { return true }
+        if lower.ends(with: Array("(ảnh".utf8)) || lower.containsBytes(Array("(ảnh:".utf8)) || lower.containsBytes(Array("ảnh: ".utf8)) { return true }
+        var trimmed = lower[...]
+        while let last = trimmed.last, last == UInt8(ascii: ".") || last == UInt8(ascii: " ") { trimmed.removeLast() }
+        while let first = trimmed.first, first == UInt8(ascii: ".") || first == UInt8(ascii: " ") { trimmed.removeFirst() }
+        // A single sentence (no full stop inside) that ends like a caption.
+        guard !trimmed.contains(UInt8(ascii: ".")) else { return false }
+        if captionEndings.contains(where: { Array(trimmed).ends(with: $0) }) { return true }
+        return block.utf8.count <= 300 && lower.containsBytes(Array("phát biểu".utf8)) && !lower.containsBytes(Array(", đồng chí".utf8))
     }
 
     /// "BBK -  Sáng 27/6, ..." → ("BBK", "Sáng 27/6, ..."); "LSO-Hôm nay ..." likewise.
+    nonisolated(unsafe) static let sourcePrefixPattern = regex(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#)
+
     static func splitSourcePrefix(_ paragraph: String) -> (String, String)? {
-        guard let m = firstMatch(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#, in: paragraph) else { return nil }
+        guard let m = firstMatch(sourcePrefixPattern, in: String(paragraph.prefix(16))) else { return nil }
         let rest = String(paragraph.dropFirst(m[0].count))
         return (m[1], rest)
     }
 }
 
-/// Capture groups of the first match of `pattern` ("" for a group that did not take part).
-func firstMatch(_ pattern: String, in text: String) -> [String]? {
-    guard let regex = try? NSRegularExpression(pattern: pattern),
-          let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+/// A pattern written in this file; compiled once. (NSRegularExpression is immutable and safe to share.)
+func regex(_ pattern: String) -> NSRegularExpression {
+    do { return try NSRegularExpression(pattern: pattern) } catch { fatalError("bad pattern \(pattern): \(error)") }
+}
+
+/// Capture groups of the first match of `regex` ("" for a group that did not take part).
+func firstMatch(_ regex: NSRegularExpression, in text: String) -> [String]? {
+    guard let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
     return (0..<match.numberOfRanges).map { i in
         Range(match.range(at: i), in: text).map { String(text[$0]) } ?? ""
+    }
+}
+
+extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix) }
+
+    func containsBytes(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
+        let first = needle[0]
+        var i = 0
+        while i <= count - needle.count {
+            if self[i] == first, self[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 }

@@ -20,6 +20,8 @@ public final class ArticleStore: @unchecked Sendable {
     private let thread: NIOThreadPool
     private let database: SQLiteDatabase
     private var fingerprints: FingerprintIndex
+    /// The last feed position handed out; only the committer touches it.
+    private var lastFeedSeq: UInt64
     private let queue = NIOLockedValueBox(WriteQueue())
     private let heads: NIOLockedValueBox<Heads>
     private let feedWaiters = NIOLockedValueBox(FeedWaiters())
@@ -32,9 +34,21 @@ public final class ArticleStore: @unchecked Sendable {
     /// Articles above this size (UTF-8 bytes) are refused: real articles are far below it.
     public static let maxArticleBytes = 2 * 1024 * 1024
 
+    /// Writes waiting for the committer. Accepts and stored extractions share transactions: under bulk load both
+    /// arrive continuously and each fsync covers as many of either as queued while the previous one ran.
     struct WriteQueue {
-        var items: [(Candidate, CheckedContinuation<SubmitResponse, any Error>)] = []
+        var items: [Write] = []
         var committing = false
+    }
+
+    enum Write {
+        case accept(Candidate, CheckedContinuation<SubmitResponse, any Error>)
+        case extraction(articleID: String, Extraction, CheckedContinuation<UInt64?, any Error>)
+    }
+
+    enum WriteResult {
+        case accepted(SubmitResponse)
+        case extracted(UInt64?)
     }
 
     public struct Heads: Sendable {
@@ -81,6 +95,7 @@ public final class ArticleStore: @unchecked Sendable {
         }
         try database.prepare("SELECT COALESCE(MAX(seq), 0) FROM articles").rows { accepted = UInt64($0.int(0)) }
         fingerprints = loaded
+        lastFeedSeq = feed
         heads = NIOLockedValueBox(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
@@ -122,42 +137,73 @@ public final class ArticleStore: @unchecked Sendable {
 
     /// Stores the article durably (or finds it is a duplicate) and only then returns.
     public func accept(_ candidate: Candidate) async throws -> SubmitResponse {
-        try await withCheckedThrowingContinuation { continuation in
-            let startCommitter = queue.withLockedValue { q in
-                q.items.append((candidate, continuation))
-                defer { q.committing = true }
-                return !q.committing
-            }
-            if startCommitter { thread.submit { _ in self.commitLoop() } }
+        try await withCheckedThrowingContinuation { enqueue(.accept(candidate, $0)) }
+    }
+
+    private func enqueue(_ write: Write) {
+        let startCommitter = queue.withLockedValue { q in
+            q.items.append(write)
+            defer { q.committing = true }
+            return !q.committing
         }
+        if startCommitter { thread.submit { _ in self.commitLoop() } }
     }
 
     /// Runs on `thread`: commits whatever has queued, batch after batch, until the queue is empty.
     private func commitLoop() {
         while true {
-            let batch = queue.withLockedValue { q -> [(Candidate, CheckedContinuation<SubmitResponse, any Error>)] in
+            let batch = queue.withLockedValue { q -> [Write] in
                 let items = q.items
                 q.items = []
                 if items.isEmpty { q.committing = false }
                 return items
             }
             if batch.isEmpty { return }
+            let feedBefore = lastFeedSeq
             do {
                 var added: [(UInt64, String)] = []
-                let responses = try database.transaction { () throws -> [SubmitResponse] in
-                    try batch.map { candidate, _ in try insert(candidate, added: &added) }
-                }
-                for (fingerprint, id) in added { fingerprints.add(fingerprint, id: id) }
-                let accepted = responses.filter { $0.outcome == .accepted }
-                if let last = accepted.last {
-                    heads.withLockedValue {
-                        $0.acceptedSeq = last.seq
-                        $0.pending += accepted.count
+                let results = try database.transaction { () throws -> [WriteResult] in
+                    try batch.map { write in
+                        switch write {
+                        case .accept(let candidate, _): .accepted(try insert(candidate, added: &added))
+                        case .extraction(let id, let extraction, _): .extracted(try update(id, extraction))
+                        }
                     }
                 }
-                for ((_, continuation), response) in zip(batch, responses) { continuation.resume(returning: response) }
+                for (fingerprint, id) in added { fingerprints.add(fingerprint, id: id) }
+                var accepted = 0, extracted = 0
+                for result in results {
+                    switch result {
+                    case .accepted(let r) where r.outcome == .accepted: accepted += 1
+                    case .extracted(.some): extracted += 1
+                    default: break
+                    }
+                }
+                let acceptedSeq = results.compactMap { if case .accepted(let r) = $0, r.outcome == .accepted { r.seq } else { nil } }.last
+                heads.withLockedValue {
+                    if let acceptedSeq { $0.acceptedSeq = acceptedSeq }
+                    $0.feedSeq = lastFeedSeq
+                    $0.pending += accepted - extracted
+                }
+                if extracted > 0 {
+                    let waiters = feedWaiters.withLockedValue { w in defer { w.waiting = [:] }; return Array(w.waiting.values) }
+                    for waiter in waiters { waiter.resume() }
+                }
+                for (write, result) in zip(batch, results) {
+                    switch (write, result) {
+                    case (.accept(_, let c), .accepted(let r)): c.resume(returning: r)
+                    case (.extraction(_, _, let c), .extracted(let seq)): c.resume(returning: seq)
+                    default: preconditionFailure("result does not match its write")
+                    }
+                }
             } catch {
-                for (_, continuation) in batch { continuation.resume(throwing: error) }
+                lastFeedSeq = feedBefore  // rolled back
+                for write in batch {
+                    switch write {
+                    case .accept(_, let c): c.resume(throwing: error)
+                    case .extraction(_, _, let c): c.resume(throwing: error)
+                    }
+                }
             }
         }
     }
@@ -234,29 +280,26 @@ public final class ArticleStore: @unchecked Sendable {
         }
     }
 
-    /// Stores an article's extraction and appends it to the change feed; returns its feed position.
+    /// Stores an article's extraction and appends it to the change feed (group-committed with other writes);
+    /// returns its feed position, or nil if the article already had one.
     @discardableResult
-    public func storeExtraction(articleID: String, _ extraction: Extraction) async throws -> UInt64 {
-        let seq: UInt64 = try await thread.runIfActive {
-            try self.database.transaction {
-                var next: UInt64 = 0
-                try self.database.prepare("SELECT COALESCE(MAX(feed_seq), 0) + 1 FROM articles").rows { next = UInt64($0.int(0)) }
-                try self.database.prepare("UPDATE articles SET extraction = ?, feed_seq = ?, last_error = NULL WHERE id = ? AND extraction IS NULL")
-                    .run(.blob(extraction.packedBytes()), .int(Int64(next)), .text(articleID))
-                return next
-            }
-        }
-        heads.withLockedValue {
-            $0.feedSeq = max($0.feedSeq, seq)
-            $0.pending -= 1
-        }
-        let waiters = feedWaiters.withLockedValue { w in defer { w.waiting = [:] }; return Array(w.waiting.values) }
-        for waiter in waiters { waiter.resume() }
-        return seq
+    public func storeExtraction(articleID: String, _ extraction: Extraction) async throws -> UInt64? {
+        try await withCheckedThrowingContinuation { enqueue(.extraction(articleID: articleID, extraction, $0)) }
+    }
+
+    private lazy var updateExtraction = try! database.prepare(
+        "UPDATE articles SET extraction = ?, feed_seq = ?, last_error = NULL WHERE id = ? AND extraction IS NULL")
+
+    /// On `thread`, inside the commit transaction.
+    private func update(_ articleID: String, _ extraction: Extraction) throws -> UInt64? {
+        let next = lastFeedSeq + 1
+        guard try updateExtraction.run(.blob(extraction.packedBytes()), .int(Int64(next)), .text(articleID)) == 1 else { return nil }
+        lastFeedSeq = next
+        return next
     }
 
     public func recordExtractionFailure(articleID: String, _ error: String) async throws {
-        try await thread.runIfActive {
+        _ = try await thread.runIfActive {
             try self.database.prepare("UPDATE articles SET attempts = attempts + 1, last_error = ? WHERE id = ?")
                 .run(.text(error), .text(articleID))
         }

@@ -14,7 +14,7 @@ public final class ExtractionOutbox: Service, Sendable {
     private let logger: Logger
     private let wakeUp = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
     /// Articles sent to extract at once.
-    let concurrency = 8
+    let concurrency = 16
     let callTimeout: Duration
 
     public init(store: ArticleStore, extractor: RPCClient, callTimeout: Duration = .seconds(10), logger: Logger) {
@@ -37,7 +37,7 @@ public final class ExtractionOutbox: Service, Sendable {
     private func deliverUntilStopped() async throws {
         var backoff = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let batch = (try? await store.pending(limit: 64)) ?? []
+            let batch = (try? await store.pending(limit: 256)) ?? []
             if batch.isEmpty {
                 await sleep(upTo: .seconds(1))
                 continue

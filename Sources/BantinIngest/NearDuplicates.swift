@@ -11,13 +11,15 @@ public struct SimHash: Sendable {
     public static let maxDistance = 6
 
     public static func fingerprint(_ text: String) -> UInt64 {
-        let words = VietnameseText.tokens(VietnameseText.fold(text)).map { String($0.text) }
+        let words = VietnameseText.tokens(VietnameseText.fold(text)).map { fnv1a($0.text.utf8) }
         guard !words.isEmpty else { return 0 }
-        var weights = [Int](repeating: 0, count: 64)
+        var weights = [Int32](repeating: 0, count: 64)
         let n = min(3, words.count)
         for i in 0...(words.count - n) {
-            let hash = fnv1a(words[i..<(i + n)].joined(separator: " "))
-            for bit in 0..<64 { weights[bit] += (hash >> UInt64(bit)) & 1 == 1 ? 1 : -1 }
+            // A shingle's hash combines its words' hashes in order (no joined string is built).
+            var hash: UInt64 = 0
+            for word in words[i..<(i + n)] { hash = mix(hash &* 0x100_0000_01b3 ^ word) }
+            for bit in 0..<64 { weights[bit] += Int32(truncatingIfNeeded: Int64(bitPattern: (hash >> UInt64(bit)) & 1) * 2 - 1) }
         }
         var result: UInt64 = 0
         for bit in 0..<64 where weights[bit] > 0 { result |= 1 << UInt64(bit) }
@@ -28,13 +30,18 @@ public struct SimHash: Sendable {
         1 - Double((a ^ b).nonzeroBitCount) / 64
     }
 
-    static func fnv1a(_ s: String) -> UInt64 {
+    static func fnv1a(_ bytes: Substring.UTF8View) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in s.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x100_0000_01b3
         }
-        // FNV's low bits mix poorly for short keys; finish with a 64-bit avalanche (splitmix).
+        return mix(hash)
+    }
+
+    /// FNV's low bits mix poorly for short keys; finish with a 64-bit avalanche (splitmix).
+    static func mix(_ value: UInt64) -> UInt64 {
+        var hash = value
         hash ^= hash >> 30; hash &*= 0xbf58_476d_1ce4_e5b9
         hash ^= hash >> 27; hash &*= 0x94d0_49bb_1331_11eb
         return hash ^ (hash >> 31)

@@ -4,7 +4,7 @@ import Foundation
 /// A thin, throwing wrapper over the SQLite C API: one connection, prepared statements.
 /// Not thread-safe; its owner serializes access.
 final class SQLiteDatabase {
-    private var handle: OpaquePointer?
+    private(set) var handle: OpaquePointer?
     let path: String
 
     struct Error: Swift.Error, CustomStringConvertible {
@@ -92,12 +92,14 @@ final class SQLiteStatement {
         }
     }
 
-    /// Executes a statement that returns no rows.
-    func run(_ values: Value...) throws {
+    /// Executes a statement that returns no rows; returns how many rows it changed.
+    @discardableResult
+    func run(_ values: Value...) throws -> Int {
         try bind(values)
         defer { sqlite3_reset(statement) }
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw database.lastError(rc) }
+        return Int(sqlite3_changes(database.handle))
     }
 
     /// Executes a query, handing each row to `body`.

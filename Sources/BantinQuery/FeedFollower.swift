@@ -1,6 +1,7 @@
 import BantinCore
 import BantinRPC
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Follows bantin-ingest's change feed from the index's last applied position, reconnecting with
@@ -27,9 +28,19 @@ public final class FeedFollower: Service, Sendable {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await ingest.serverStreaming(IngestAPI.changes, ChangesRequest(afterSeq: index.appliedSeq)) { changes in
-                    for try await change in changes {
-                        index.apply(change)
-                        backoff = .milliseconds(100)
+                    // The stream is read into a buffer while the index applies what came before: under load each
+                    // apply takes everything that arrived meanwhile, so its cost is shared by many articles.
+                    let buffer = ChangeBuffer()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            defer { buffer.finish() }
+                            for try await change in changes { buffer.append(change) }
+                        }
+                        while let batch = await buffer.next() {
+                            index.apply(batch)
+                            backoff = .milliseconds(100)
+                        }
+                        try await group.waitForAll()
                     }
                 }
             } catch {
@@ -38,6 +49,51 @@ public final class FeedFollower: Service, Sendable {
             }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+}
+
+/// Changes read from the feed and not yet applied. One producer, one consumer; `next()` hands over everything
+/// buffered at once, and nil once the producer finished and the buffer is empty.
+final class ChangeBuffer: Sendable {
+    private struct State {
+        var changes: [Change] = []
+        var finished = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = NIOLockedValueBox(State())
+
+    func append(_ change: Change) {
+        state.withLockedValue { s in
+            s.changes.append(change)
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume()
+    }
+
+    func finish() {
+        state.withLockedValue { s in
+            s.finished = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume()
+    }
+
+    func next() async -> [Change]? {
+        while true {
+            let taken: [Change]? = state.withLockedValue { s in
+                if !s.changes.isEmpty { defer { s.changes = [] }; return s.changes }
+                return s.finished ? [] : nil
+            }
+            if let taken { return taken.isEmpty ? nil : taken }
+            await withCheckedContinuation { continuation in
+                let ready = state.withLockedValue { s -> Bool in
+                    if !s.changes.isEmpty || s.finished { return true }
+                    s.waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
         }
     }
 }

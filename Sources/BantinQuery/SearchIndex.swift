@@ -42,8 +42,17 @@ public final class SearchIndex: Sendable {
     }
 
     /// Applies one change from the feed, atomically for readers.
-    public func apply(_ change: Change) {
+    public func apply(_ change: Change) { apply([change]) }
+
+    /// Applies changes from the feed in one step: readers see all of them or none. Applying a batch costs one
+    /// copy-on-write of the snapshot (when a reader still holds the previous one) instead of one per article.
+    public func apply(_ changes: [Change]) {
         current.withLockedValue { s in
+            for change in changes { Self.apply(change, to: &s) }
+        }
+    }
+
+    private static func apply(_ change: Change, to s: inout Snapshot) {
             s.headSeq = max(s.headSeq, change.headSeq)
             guard let stored = change.stored, let article = stored.article else { return }
             defer { s.appliedSeq = max(s.appliedSeq, change.seq) }
@@ -85,7 +94,6 @@ public final class SearchIndex: Sendable {
                     for participant in event.participantIDs { s.entityEvents[participant, default: []].append(event) }
                 }
             }
-        }
     }
 
     // MARK: queries

@@ -14,6 +14,24 @@ import Testing
         #expect(VietnameseText.normalize("người quý") == "người quý")
     }
 
+    @Test(arguments: [
+        ("hoà", "hòa"), ("HOÀ", "HÒA"), ("thuỷ", "thủy"), ("khoẻ", "khỏe"), ("hoá", "hóa"), ("Thuý", "Thúy"),
+        ("quý", "quý"), ("giúp", "giúp"), ("người", "người"), ("khuya", "khuya"), ("thuở", "thuở"), ("chiều", "chiều"),
+        ("tuỳ", "tùy"), ("hoè", "hòe"), ("giữa", "giữa"), ("quốc", "quốc"), ("oà", "òa"), ("Đoàn", "Đoàn"),
+    ])
+    func tonePlacementRule(_ input: String, _ expected: String) {
+        #expect(VietnameseText.normalize(input) == expected)
+        #expect(VietnameseText.normalize(input.decomposedStringWithCanonicalMapping) == expected)
+        #expect(VietnameseText.canonicalTonePlacement(input) == expected)
+    }
+
+    @Test func foldingCoversEveryVietnameseLetterAndOtherScripts() {
+        let letters = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ"
+        #expect(VietnameseText.fold(letters) == "aaaaaaaaaaaaaaaaaaeeeeeeeeeeeeiiiiiioooooooooooooooooouuuuuuuuuuuuyyyyyyd")
+        #expect(VietnameseText.fold(letters.uppercased()) == VietnameseText.fold(letters))
+        #expect(VietnameseText.fold("Москва 2025") == "москва 2025")
+    }
+
     @Test func nfdInputBecomesNFC() {
         let nfd = "Tạp chí Cộng sản".decomposedStringWithCanonicalMapping
         #expect(VietnameseText.normalize(nfd).unicodeScalars.elementsEqual("Tạp chí Cộng sản".unicodeScalars))

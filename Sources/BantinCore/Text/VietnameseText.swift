@@ -8,42 +8,55 @@ public enum VietnameseText {
     /// NFC, one tone-mark placement, tidy whitespace. Line breaks are kept (they separate
     /// paragraphs); runs of spaces, tabs and no-break spaces become one space; lines are trimmed.
     public static func normalize(_ text: String) -> String {
-        var lines: [String] = []
-        for line in text.precomposedStringWithCanonicalMapping.split(separator: "\n", omittingEmptySubsequences: false) {
-            var out = ""
-            var pendingSpace = false
-            var word = ""
-            func flushWord() {
-                if !word.isEmpty {
-                    if pendingSpace, !out.isEmpty { out.append(" ") }
-                    out += canonicalTonePlacement(word)
-                    word = ""
-                    pendingSpace = false
-                }
-            }
-            for scalar in line.unicodeScalars {
-                if scalar == "\r" { continue }
-                if scalar.properties.isWhitespace || scalar == "\u{200B}" || scalar == "\u{FEFF}" {
-                    flushWord()
-                    pendingSpace = true
-                } else if scalar.properties.isAlphabetic {
-                    word.unicodeScalars.append(scalar)
-                } else {
-                    flushWord()
-                    if pendingSpace, !out.isEmpty { out.append(" ") }
-                    pendingSpace = false
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            flushWord()
-            lines.append(out)
+        let composed = Letters.isSurelyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        var out: [UInt8] = []
+        out.reserveCapacity(composed.utf8.count)
+        var word: [Unicode.Scalar] = []
+        var pendingSpace = false
+        var lineHasText = false
+        func flushWord() {
+            guard !word.isEmpty else { return }
+            if pendingSpace, lineHasText { out.append(0x20) }
+            Letters.placeTone(&word)
+            for scalar in word { appendUTF8(scalar, to: &out) }
+            word.removeAll(keepingCapacity: true)
+            pendingSpace = false
+            lineHasText = true
         }
-        return lines.joined(separator: "\n")
+        for scalar in composed.unicodeScalars {
+            switch Letters.kind(scalar) {
+            case .letter:
+                word.append(scalar)
+            case .space:
+                flushWord()
+                pendingSpace = true
+            case .lineBreak:
+                flushWord()
+                out.append(0x0A)
+                pendingSpace = false
+                lineHasText = false
+            case .carriageReturn:
+                continue
+            case .other:
+                flushWord()
+                if pendingSpace, lineHasText { out.append(0x20) }
+                pendingSpace = false
+                appendUTF8(scalar, to: &out)
+                lineHasText = true
+            }
+        }
+        flushWord()
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static let toneMarks: Set<Unicode.Scalar> = ["\u{300}", "\u{301}", "\u{303}", "\u{309}", "\u{323}"]
-    static let vowelModifiers: Set<Unicode.Scalar> = ["\u{302}", "\u{306}", "\u{31B}"]  // â ê ô, ă, ơ ư
-    static let vowels: Set<Unicode.Scalar> = ["a", "e", "i", "o", "u", "y", "A", "E", "I", "O", "U", "Y"]
+    @inline(__always)
+    static func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        if scalar.value < 0x80 {
+            bytes.append(UInt8(scalar.value))
+        } else {
+            bytes.append(contentsOf: UTF8.encode(scalar)!)
+        }
+    }
 
     /// Puts a syllable's tone mark where the traditional ("old style") rule puts it, so "hoà" and
     /// "hòa", "thuỷ" and "thủy", "khoẻ" and "khỏe" become one form. The rule: on the vowel carrying a
@@ -51,50 +64,22 @@ public enum VietnameseText {
     /// the middle of three vowels or the first of two. "qu" and "gi" onsets are consonants.
     /// Words that are not a single Vietnamese syllable with one tone mark come back unchanged.
     public static func canonicalTonePlacement(_ word: String) -> String {
-        let scalars = Array(word.decomposedStringWithCanonicalMapping.unicodeScalars)
-        guard scalars.count <= 16 else { return word }
-        // Letters with their combining marks.
-        var letters: [(base: Unicode.Scalar, marks: [Unicode.Scalar])] = []
-        var tone: Unicode.Scalar?
-        for s in scalars {
-            if toneMarks.contains(s) {
-                guard tone == nil, !letters.isEmpty else { return word }
-                tone = s
-            } else if s.properties.generalCategory == .nonspacingMark {
-                guard !letters.isEmpty else { return word }
-                letters[letters.count - 1].marks.append(s)
-            } else {
-                guard s.isASCII, s.properties.isAlphabetic || s == "đ" || s == "Đ" else { return word }
-                letters.append((s, []))
-            }
-        }
-        guard let tone else { return word }
-        var vowelIndexes = letters.indices.filter { vowels.contains(letters[$0].base) }
-        guard let first = vowelIndexes.first, let last = vowelIndexes.last,
-              last - first + 1 == vowelIndexes.count else { return word }  // vowels must be contiguous
-        let onset = letters[..<first].map { Character($0.base).lowercased() }.joined()
-        if vowelIndexes.count > 1 {
-            let lead = Character(letters[first].base).lowercased()
-            if (onset == "q" && lead == "u") || (onset == "g" && lead == "i") { vowelIndexes.removeFirst() }
-        }
-        let closed = last < letters.count - 1
-        let target: Int
-        if let modified = vowelIndexes.last(where: { !letters[$0].marks.filter(vowelModifiers.contains).isEmpty }) {
-            target = modified
-        } else if closed || vowelIndexes.count == 1 {
-            target = vowelIndexes.last!
-        } else if vowelIndexes.count == 3 {
-            target = vowelIndexes[1]
-        } else {
-            target = vowelIndexes[0]
-        }
+        var scalars = Array(word.precomposedStringWithCanonicalMapping.unicodeScalars)
+        guard Letters.placeTone(&scalars) else { return word }
         var out = String.UnicodeScalarView()
-        for (i, letter) in letters.enumerated() {
-            out.append(letter.base)
-            out.append(contentsOf: letter.marks)
-            if i == target { out.append(tone) }
+        out.append(contentsOf: scalars)
+        return String(out)
+    }
+
+    /// A letter of any script (fast for Vietnamese).
+    public static func isLetter(_ scalar: Unicode.Scalar) -> Bool { Letters.kind(scalar) == .letter }
+
+    /// Whitespace, line breaks included.
+    public static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch Letters.kind(scalar) {
+        case .space, .lineBreak, .carriageReturn: true
+        default: false
         }
-        return String(out).precomposedStringWithCanonicalMapping
     }
 
     // MARK: folding
@@ -102,12 +87,19 @@ public enum VietnameseText {
     /// Lower case without diacritics, đ → d: the key under which "Tạp chí Cộng sản", "tap chi cong
     /// san" and "TẠP CHÍ CỘNG SẢN" meet.
     public static func fold(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for s in text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars {
-            if s.properties.generalCategory == .nonspacingMark { continue }
-            out.append(s == "đ" ? "d" : s)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for s in text.unicodeScalars {
+            if s.value < 0x80 {
+                out.append(UInt8(s.value >= 0x41 && s.value <= 0x5A ? s.value + 0x20 : s.value))
+            } else if let folded = Letters.folded[s.value] {
+                if let folded { appendUTF8(folded, to: &out) }  // nil: a combining mark, dropped
+            } else {
+                // Outside Latin: lower-case only (Cyrillic, Greek ... have no diacritics to drop here).
+                for lower in s.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+            }
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: tokens
@@ -127,8 +119,7 @@ public enum VietnameseText {
         var byte = 0
         var index = text.unicodeScalars.startIndex
         for scalar in text.unicodeScalars {
-            let isWordPart = scalar.properties.isAlphabetic || scalar.properties.numericType != nil
-                || scalar.properties.generalCategory == .nonspacingMark
+            let isWordPart = Letters.isWordPart(scalar)
             if isWordPart {
                 if start == nil {
                     start = index
@@ -145,5 +136,137 @@ public enum VietnameseText {
             tokens.append(Token(text: Substring(text.unicodeScalars[s...]), byteStart: startByte, byteEnd: byte))
         }
         return tokens
+    }
+}
+
+/// Tables over the Latin letters Vietnamese uses, built once with Foundation so that the per-character work of
+/// normalizing, folding and tokenizing is a lookup, not a Unicode property query or a string bridge.
+enum Letters {
+    enum Kind { case letter, space, lineBreak, carriageReturn, other }
+
+    /// The vowels, each with its tone (0 none, 1 grave, 2 acute, 3 tilde, 4 hook, 5 dot) and its toneless form.
+    struct Vowel {
+        var toneless: Unicode.Scalar
+        var tone: Int
+        var modified: Bool  // â ê ô ă ơ ư
+    }
+
+    static let toneMarks: [Unicode.Scalar] = ["\u{300}", "\u{301}", "\u{303}", "\u{309}", "\u{323}"]
+
+    static let (vowels, withTone): ([UInt32: Vowel], [UInt32: [Unicode.Scalar]]) = {
+        var vowels: [UInt32: Vowel] = [:]
+        var withTone: [UInt32: [Unicode.Scalar]] = [:]
+        for base in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY".unicodeScalars {
+            var forms = [base]
+            for mark in toneMarks {
+                var view = String.UnicodeScalarView()
+                view.append(base)
+                view.append(mark)
+                forms.append(String(view).precomposedStringWithCanonicalMapping.unicodeScalars.first!)
+            }
+            let modified = !"aeiouyAEIOUY".unicodeScalars.contains(base)
+            for (tone, form) in forms.enumerated() { vowels[form.value] = Vowel(toneless: base, tone: tone, modified: modified) }
+            withTone[base.value] = forms
+        }
+        return (vowels, withTone)
+    }()
+
+    /// Scalar → folded scalar (lower case, no diacritics, đ → d) for Latin-1, Latin Extended-A/B, Latin Extended
+    /// Additional and combining marks (→ nil, dropped). Scalars not in the table fold by lower-casing only.
+    static let folded: [UInt32: Unicode.Scalar?] = {
+        var table: [UInt32: Unicode.Scalar?] = [:]
+        for range in [0x80...0x24F, 0x1E00...0x1EFF] {
+            for value in range {
+                guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }
+                let base = String(scalar).lowercased().decomposedStringWithCanonicalMapping.unicodeScalars
+                    .filter { $0.properties.generalCategory != .nonspacingMark }
+                if base.count == 1 { table[UInt32(value)] = base.first! }
+            }
+        }
+        table[0x111] = "d"  // đ
+        table[0x110] = "d"  // Đ
+        for value in 0x300...0x36F { table[UInt32(value)] = .some(nil) }
+        return table
+    }()
+
+    static func kind(_ s: Unicode.Scalar) -> Kind {
+        switch s.value {
+        case 0x0A: return .lineBreak
+        case 0x0D: return .carriageReturn
+        case 0x09, 0x0B, 0x0C, 0x20, 0x85, 0xA0, 0x200B, 0xFEFF: return .space
+        case 0x30...0x39: return .other
+        case 0x41...0x5A, 0x61...0x7A: return .letter
+        case 0..<0x80: return .other
+        default:
+            if vowels[s.value] != nil || s.value == 0x110 || s.value == 0x111 { return .letter }
+            if s.properties.isWhitespace { return .space }
+            return s.properties.isAlphabetic ? .letter : .other
+        }
+    }
+
+    static func isWordPart(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0..<0x80: return false
+        default:
+            if vowels[s.value] != nil || s.value == 0x110 || s.value == 0x111 { return true }
+            let p = s.properties
+            return p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
+        }
+    }
+
+    /// True when `text` is certainly in NFC already: no combining marks, and only scripts where precomposed text
+    /// is NFC (ASCII, Latin, general punctuation). Anything else goes through Foundation's normalizer.
+    static func isSurelyNFC(_ text: String) -> Bool {
+        for s in text.unicodeScalars {
+            switch s.value {
+            case 0..<0x300, 0x1E00...0x1EFF, 0x2000...0x206F, 0x20A0...0x20CF: continue
+            default: return false
+            }
+        }
+        return true
+    }
+
+    /// Moves the tone mark of one precomposed syllable to its canonical vowel (see `canonicalTonePlacement`).
+    /// Returns whether it changed anything; a word that is not one syllable with one tone is left alone.
+    @discardableResult
+    static func placeTone(_ word: inout [Unicode.Scalar]) -> Bool {
+        guard word.count >= 2, word.count <= 12 else { return false }
+        var first = -1, last = -1, toned = -1, count = 0
+        for (i, s) in word.enumerated() {
+            if let vowel = vowels[s.value] {
+                if first < 0 { first = i } else if last != i - 1 { return false }  // vowels must be contiguous
+                last = i
+                count += 1
+                if vowel.tone != 0 {
+                    if toned >= 0 { return false }
+                    toned = i
+                }
+            } else if !(s.value < 0x80 && kind(s) == .letter) && s.value != 0x110 && s.value != 0x111 {
+                return false
+            }
+        }
+        guard toned >= 0, count >= 2 else { return false }
+        var start = first
+        let onset = first == 1 ? word[0].properties.lowercaseMapping : first == 0 ? "" : "-"
+        let lead = vowels[word[first].value]!.toneless.properties.lowercaseMapping
+        if (onset == "q" && lead == "u") || (onset == "g" && lead == "i") { start += 1 }
+        let closed = last < word.count - 1
+        let target: Int
+        if let modified = (start...last).last(where: { vowels[word[$0].value]!.modified }) {
+            target = modified
+        } else if closed || last == start {
+            target = last
+        } else if last - start == 2 {
+            target = start + 1
+        } else {
+            target = start
+        }
+        guard target != toned else { return false }
+        let tone = vowels[word[toned].value]!.tone
+        let from = vowels[word[toned].value]!.toneless, to = vowels[word[target].value]!.toneless
+        word[toned] = from
+        word[target] = withTone[to.value]![tone]
+        return true
     }
 }

@@ -13,7 +13,7 @@ public enum ServiceMain {
         let logger = Logger(label: name)
         let tls = try TLSContextProvider(.server(pkiDirectory: options.pki), logger: logger)
         tls.watch()
-        var configuration = ServerConfiguration(host: options.host, port: options.port ?? defaultPort, tls: tls)
+        var configuration = ServerConfiguration(host: options.host, port: options.port(default: defaultPort), tls: tls)
         configure(&configuration)
         let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = RPCServer(configuration: configuration, services: services, group: group, logger: logger)

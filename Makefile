@@ -31,8 +31,10 @@ run: deps
 	swift build -c release
 	scripts/run-demo.sh
 
+# RPC (Echo over mTLS) and end to end (20,000 generated articles through the three services).
 bench: deps
 	bench/run-echo.sh
+	bench/run-pipeline.sh
 
 clean:
 	rm -rf .build var

@@ -1,5 +1,6 @@
 import BantinCore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Rule- and lexicon-based extraction of persons, offices, organizations, places, documents,
 /// dates and the article's main event from Vietnamese news text. Spans are UTF-8 byte offsets
@@ -253,9 +254,15 @@ struct RegexMatch {
     var groups: [String?]
 }
 
+/// Compiled patterns by source: the extractor's patterns are few and fixed, and compiling one costs more than
+/// running it over an article. (NSRegularExpression is immutable and safe to share.)
+private let compiledPatterns = NIOLockedValueBox<[String: NSRegularExpression]>([:])
+
 /// Matches of `pattern` with UTF-8 byte ranges (NSRegularExpression speaks UTF-16).
 func matches(_ pattern: String, in text: String) -> [RegexMatch] {
-    guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
+    let cached = compiledPatterns.withLockedValue { $0[pattern] }
+    guard let regex = cached ?? (try? NSRegularExpression(pattern: pattern)) else { return [] }
+    if cached == nil { compiledPatterns.withLockedValue { $0[pattern] = regex } }
     let utf16 = text.utf16
     func byteOffset(_ u16: Int) -> Int {
         let index = utf16.index(utf16.startIndex, offsetBy: u16)

@@ -51,6 +51,12 @@ public final class ArticleStore: @unchecked Sendable {
         case extracted(UInt64?)
     }
 
+    /// A feed entry, already serialized as a `bantin.ingest.v1.Change`.
+    public struct PackedChange: Sendable {
+        public var seq: UInt64
+        public var bytes: ByteBuffer
+    }
+
     public struct Heads: Sendable {
         public var acceptedSeq: UInt64
         public var feedSeq: UInt64
@@ -75,7 +81,8 @@ public final class ArticleStore: @unchecked Sendable {
                 id TEXT NOT NULL UNIQUE,
                 body_hash TEXT NOT NULL UNIQUE,
                 fingerprint INTEGER NOT NULL,
-                article BLOB NOT NULL,
+                article BLOB NOT NULL,        -- Article without original_text
+                original_text TEXT,           -- the submission as given
                 extraction BLOB,
                 feed_seq INTEGER UNIQUE,
                 attempts INTEGER NOT NULL DEFAULT 0,
@@ -83,6 +90,10 @@ public final class ArticleStore: @unchecked Sendable {
             );
             CREATE INDEX IF NOT EXISTS articles_pending ON articles (seq) WHERE extraction IS NULL;
             """)
+        // Stores made before original_text had its own column keep it inside the article blob, which still reads.
+        var hasOriginalColumn = false
+        try database.prepare("SELECT 1 FROM pragma_table_info('articles') WHERE name = 'original_text'").rows { _ in hasOriginalColumn = true }
+        if !hasOriginalColumn { try database.execute("ALTER TABLE articles ADD COLUMN original_text TEXT") }
         var accepted: UInt64 = 0
         var feed: UInt64 = 0
         var pending = 0
@@ -210,7 +221,7 @@ public final class ArticleStore: @unchecked Sendable {
 
     private lazy var findByHash = try! database.prepare("SELECT id FROM articles WHERE body_hash = ?")
     private lazy var insertArticle = try! database.prepare(
-        "INSERT INTO articles (id, body_hash, fingerprint, article) VALUES (?, ?, ?, ?) RETURNING seq")
+        "INSERT INTO articles (id, body_hash, fingerprint, article, original_text) VALUES (?, ?, ?, ?, ?) RETURNING seq")
 
     private func insert(_ candidate: Candidate, added: inout [(UInt64, String)]) throws -> SubmitResponse {
         var response = SubmitResponse()
@@ -232,8 +243,10 @@ public final class ArticleStore: @unchecked Sendable {
             article.duplicateSimilarity = near.similarity
         }
         var seq: UInt64 = 0
+        let original = article.originalText
+        article.originalText = ""  // its own column: the feed sends the blob as it is, without it
         try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .int(Int64(bitPattern: candidate.fingerprint)),
-                               .blob(article.packedBytes())) { seq = UInt64($0.int(0)) }
+                               .blob(article.packedBytes()), .text(original)) { seq = UInt64($0.int(0)) }
         added.append((candidate.fingerprint, article.id))
         response.outcome = .accepted
         response.articleID = article.id
@@ -250,8 +263,10 @@ public final class ArticleStore: @unchecked Sendable {
     public func get(id: String) async throws -> StoredArticle? {
         try await thread.runIfActive {
             var found: StoredArticle?
-            try self.database.prepare("SELECT seq, article, extraction FROM articles WHERE id = ?").rows(.text(id)) { row in
-                found = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
+            try self.database.prepare("SELECT seq, article, extraction, original_text FROM articles WHERE id = ?").rows(.text(id)) { row in
+                var stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
+                if !row.isNull(3) { stored.article?.originalText = row.text(3) }
+                found = stored
             }
             return found
         }
@@ -306,22 +321,43 @@ public final class ArticleStore: @unchecked Sendable {
     }
 
     /// Up to `limit` feed entries after `afterSeq`, in feed order.
-    public func changes(after afterSeq: UInt64, limit: Int) async throws -> [Change] {
+    public func changes(after afterSeq: UInt64, limit: Int) async throws -> [PackedChange] {
         let head = heads.withLockedValue { $0.feedSeq }
         return try await thread.runIfActive {
-            var changes: [Change] = []
+            var changes: [PackedChange] = []
             try self.database.prepare("""
                 SELECT seq, article, extraction, feed_seq FROM articles
                 WHERE feed_seq > ? ORDER BY feed_seq LIMIT ?
                 """).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
-                var change = Change()
-                change.stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
-                change.seq = UInt64(row.int(3))
-                change.headSeq = max(head, change.seq)
-                changes.append(change)
+                let feedSeq = UInt64(row.int(3))
+                changes.append(PackedChange(seq: feedSeq, bytes: Self.packedChange(
+                    article: row.blob(1), seq: UInt64(row.int(0)), extraction: row.blob(2), feedSeq: feedSeq, head: max(head, feedSeq))))
             }
             return changes
         }
+    }
+
+    /// A `Change` serialized from the stored blobs without unpacking them: the article blob plus its seq and
+    /// extraction status (later fields override), the extraction blob, and the positions. Equal, once parsed, to
+    /// the message built field by field; `ArticleStoreTests` checks that.
+    static func packedChange(article: [UInt8], seq: UInt64, extraction: [UInt8], feedSeq: UInt64, head: UInt64) -> ByteBuffer {
+        var articleTail = ByteBuffer()
+        WireEncoding.writeVarintField(2, seq, to: &articleTail)  // Article.seq
+        WireEncoding.writeVarintField(15, UInt64(ExtractionStatus.extracted.rawValue), to: &articleTail)  // Article.extraction_status
+        let articleLength = article.count + articleTail.readableBytes
+        var stored = ByteBuffer()
+        stored.reserveCapacity(articleLength + extraction.count + 16)
+        WireEncoding.writeVarint(1 << 3 | 2, to: &stored)  // StoredArticle.article
+        WireEncoding.writeVarint(UInt64(articleLength), to: &stored)
+        stored.writeBytes(article)
+        stored.writeBuffer(&articleTail)
+        WireEncoding.writeLengthDelimitedField(2, extraction, to: &stored)  // StoredArticle.extraction
+        var change = ByteBuffer()
+        change.reserveCapacity(stored.readableBytes + 32)
+        WireEncoding.writeLengthDelimitedField(1, stored.readableBytesView, to: &change)  // Change.stored
+        WireEncoding.writeVarintField(2, head, to: &change)  // Change.head_seq
+        WireEncoding.writeVarintField(3, feedSeq, to: &change)  // Change.seq
+        return change
     }
 
     /// Returns once the feed head passes `seq`, or after `timeout`.

@@ -50,7 +50,7 @@ public struct IngestService: RPCService {
             while !Task.isCancelled, !context.isDraining {
                 let changes = try await store.changes(after: position, limit: 256)
                 for change in changes {
-                    try await responses.write(change)
+                    try await responses.write(packed: change.bytes)
                     position = change.seq
                 }
                 if changes.isEmpty {

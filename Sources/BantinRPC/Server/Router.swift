@@ -82,4 +82,9 @@ public struct ResponseWriter<Message: WireMessage>: Sendable {
     public func write(_ message: Message) async throws {
         try await call.send(message.packed())
     }
+
+    /// Sends bytes that already are a serialized `Message` (spliced from stored pieces, say); nothing checks them.
+    public func write(packed bytes: ByteBuffer) async throws {
+        try await call.send(bytes)
+    }
 }

@@ -126,6 +126,10 @@ struct  Bantin__Ingest__V1__ChangesRequest
 struct  Bantin__Ingest__V1__Change
 {
   ProtobufCMessage base;
+  /*
+   * The article as stored, without original_text (followers index the normalized structure; Get returns the
+   * original), and its extraction.
+   */
   Bantin__Ingest__V1__StoredArticle *stored;
   /*
    * The log's head when this change was sent, so followers know their lag.

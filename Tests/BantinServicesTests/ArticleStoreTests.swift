@@ -1,0 +1,40 @@
+import BantinCore
+import BantinIngest
+import Foundation
+import NIOCore
+import Testing
+
+@Suite struct ArticleStoreTests {
+    @Test func theFeedEntrySplicedFromStoredBytesEqualsTheMessageBuiltFieldByField() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let seeds = try ServiceProcessesSeeds.load()
+        let accepted = try await store.accept(try ArticleStore.prepare(SubmitRequest(text: seeds[0])))
+        var extraction = Extraction()
+        var entity = Entity()
+        entity.id = "per:nong-thanh-tung"
+        entity.name = "Nông Thanh Tùng"
+        entity.type = .person
+        extraction.entities = [entity]
+        let feedSeq = try await store.storeExtraction(articleID: accepted.articleID, extraction)
+        #expect(feedSeq == 1)
+
+        let entries = try await store.changes(after: 0, limit: 10)
+        #expect(entries.count == 1)
+        let parsed = try Change(unpacking: entries[0].bytes)
+        let stored = try #require(try await store.get(id: accepted.articleID))
+        #expect(stored.article?.originalText == seeds[0], "Get returns the submission as given")
+        var expected = Change()
+        expected.stored = stored
+        expected.stored?.article?.originalText = ""  // the feed leaves the original out
+        expected.seq = 1
+        expected.headSeq = 1
+        #expect(parsed == expected)
+        #expect(parsed.stored?.article?.seq == accepted.seq)
+        #expect(parsed.stored?.article?.extractionStatus == .extracted)
+        // Storing an extraction twice does not move the article in the feed.
+        #expect(try await store.storeExtraction(articleID: accepted.articleID, extraction) == nil)
+        try await store.close()
+    }
+}

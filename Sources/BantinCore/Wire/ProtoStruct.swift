@@ -1,100 +1,180 @@
+import CBantinProto
+
 /// A plain Swift struct mapped field by field onto its generated protobuf-c message, declared as a
-/// table of `ProtoField`s instead of hand-written conversion code. For the domain and service
-/// messages, which are off the per-call hot path (those map directly, see `EchoRequest`).
-public protocol ProtoStruct: DynamicWireMessage {
+/// table of `ProtoField`s instead of hand-written conversion code.
+///
+/// Each field reads and writes the C struct directly at the offsets protoc-c's descriptor gives (resolved once,
+/// when the static table is built), so packing an article costs one walk over its fields: no intermediate
+/// dictionary per message, which the first version (through `DynamicMessage`) spent most of its time building.
+public protocol ProtoStruct: WireMessage {
     init()
     static var protoFields: [ProtoField<Self>] { get }
 }
 
 extension ProtoStruct {
-    public init(dynamic: DynamicMessage) {
+    public init(cMessage: UnsafePointer<ProtobufCMessage>) throws(WireError) {
         self.init()
-        for field in Self.protoFields {
-            if let value = dynamic.fields[field.name] { field.set(&self, value) }
-        }
+        let base = UnsafeRawPointer(cMessage)
+        for field in Self.protoFields { try field.read(&self, base, field.descriptor.pointer) }
     }
 
-    public var dynamic: DynamicMessage {
-        var message = DynamicMessage(type: Self.messageType)
-        for field in Self.protoFields { message.set(field.name, field.get(self)) }
-        return message
+    public func cMessage(in arena: ProtobufArena) -> UnsafeMutablePointer<ProtobufCMessage> {
+        let type = Self.messageType.descriptor.pointee
+        let base = arena.allocate(byteCount: type.sizeof_message)
+        type.message_init(base.assumingMemoryBound(to: ProtobufCMessage.self))
+        for field in Self.protoFields { field.write(self, base, field.descriptor.pointer, arena) }
+        return base.assumingMemoryBound(to: ProtobufCMessage.self)
     }
 }
 
-/// One field of a `ProtoStruct`: its proto name and how to read and write it.
-public struct ProtoField<Root>: Sendable {
-    let name: String
-    let get: @Sendable (Root) -> DynamicMessage.Value
-    let set: @Sendable (inout Root, DynamicMessage.Value) -> Void
+/// A field descriptor of generated (immutable, static) protoc-c data.
+struct FieldPointer: @unchecked Sendable {
+    let pointer: UnsafePointer<ProtobufCFieldDescriptor>
+}
 
-    public static func string(_ name: String, _ path: WritableKeyPath<Root, String> & Sendable) -> Self {
-        Self(name: name, get: { .string($0[keyPath: path]) }, set: { root, value in
-            if case .string(let v) = value { root[keyPath: path] = v }
+/// One field of a `ProtoStruct`: its proto name and how to read and write it in the C struct.
+public struct ProtoField<Root: ProtoStruct>: Sendable {
+    let descriptor: FieldPointer
+    let read: @Sendable (inout Root, UnsafeRawPointer, UnsafePointer<ProtobufCFieldDescriptor>) throws(WireError) -> Void
+    let write: @Sendable (Root, UnsafeMutableRawPointer, UnsafePointer<ProtobufCFieldDescriptor>, ProtobufArena) -> Void
+
+    init(_ name: String,
+         read: @escaping @Sendable (inout Root, UnsafeRawPointer, UnsafePointer<ProtobufCFieldDescriptor>) throws(WireError) -> Void,
+         write: @escaping @Sendable (Root, UnsafeMutableRawPointer, UnsafePointer<ProtobufCFieldDescriptor>, ProtobufArena) -> Void) {
+        guard let field = protobuf_c_message_descriptor_get_field_by_name(Root.messageType.descriptor, name) else {
+            preconditionFailure("\(Root.messageType.name) has no field '\(name)'; the Swift table and proto/ disagree")
+        }
+        descriptor = FieldPointer(pointer: field)
+        self.read = read
+        self.write = write
+    }
+
+    /// A singular scalar field: skipped on read when an optional's presence flag is clear; on write the presence
+    /// flag (if the field has one) is set.
+    static func scalar<V: Sendable>(_ name: String, _ path: WritableKeyPath<Root, V> & Sendable,
+                                    load: @escaping @Sendable (UnsafeRawPointer) throws(WireError) -> V,
+                                    store: @escaping @Sendable (V, UnsafeMutableRawPointer, ProtobufArena) -> Void) -> Self {
+        Self(name, read: { root, base, field throws(WireError) in
+            guard isPresent(base, field) else { return }
+            root[keyPath: path] = try load(base + Int(field.pointee.offset))
+        }, write: { root, base, field, arena in
+            store(root[keyPath: path], base + Int(field.pointee.offset), arena)
+            markPresent(base, field)
         })
+    }
+
+    /// A repeated field of `stride`-byte elements.
+    static func repeated<V: Sendable>(_ name: String, _ path: WritableKeyPath<Root, [V]> & Sendable, stride: Int,
+                                      load: @escaping @Sendable (UnsafeRawPointer) throws(WireError) -> V,
+                                      store: @escaping @Sendable (V, UnsafeMutableRawPointer, ProtobufArena) -> Void) -> Self {
+        Self(name, read: { root, base, field throws(WireError) in
+            let count = base.load(fromByteOffset: Int(field.pointee.quantifier_offset), as: Int.self)
+            guard count > 0, let array = base.load(fromByteOffset: Int(field.pointee.offset), as: UnsafeRawPointer?.self) else { return }
+            var values: [V] = []
+            values.reserveCapacity(count)
+            for i in 0..<count { values.append(try load(array + i * stride)) }
+            root[keyPath: path] = values
+        }, write: { root, base, field, arena in
+            let values = root[keyPath: path]
+            guard !values.isEmpty else { return }
+            let array = arena.allocate(byteCount: stride * values.count)
+            for (i, value) in values.enumerated() { store(value, array + i * stride, arena) }
+            base.storeBytes(of: values.count, toByteOffset: Int(field.pointee.quantifier_offset), as: Int.self)
+            base.storeBytes(of: UnsafeRawPointer(array), toByteOffset: Int(field.pointee.offset), as: UnsafeRawPointer.self)
+        })
+    }
+
+    static func isPresent(_ base: UnsafeRawPointer, _ field: UnsafePointer<ProtobufCFieldDescriptor>) -> Bool {
+        let f = field.pointee
+        guard f.label == PROTOBUF_C_LABEL_OPTIONAL, f.type != PROTOBUF_C_TYPE_STRING, f.type != PROTOBUF_C_TYPE_MESSAGE else { return true }
+        return base.load(fromByteOffset: Int(f.quantifier_offset), as: Int32.self) != 0
+    }
+
+    static func markPresent(_ base: UnsafeMutableRawPointer, _ field: UnsafePointer<ProtobufCFieldDescriptor>) {
+        let f = field.pointee
+        guard f.label == PROTOBUF_C_LABEL_OPTIONAL, f.type != PROTOBUF_C_TYPE_STRING, f.type != PROTOBUF_C_TYPE_MESSAGE else { return }
+        base.storeBytes(of: 1, toByteOffset: Int(f.quantifier_offset), as: Int32.self)
+    }
+}
+
+// MARK: - Field kinds
+
+private let pointerSize = MemoryLayout<UnsafeRawPointer>.stride
+
+@Sendable private func loadString(_ p: UnsafeRawPointer, field: String) throws(WireError) -> String {
+    try wireString(p.load(as: UnsafePointer<CChar>?.self), field: field)
+}
+
+@Sendable private func storeString(_ value: String, _ p: UnsafeMutableRawPointer, _ arena: ProtobufArena) {
+    p.storeBytes(of: arena.cString(value), as: UnsafeMutablePointer<CChar>.self)
+}
+
+extension ProtoField {
+    public static func string(_ name: String, _ path: WritableKeyPath<Root, String> & Sendable) -> Self {
+        scalar(name, path, load: { p throws(WireError) in try loadString(p, field: name) }, store: storeString)
     }
 
     public static func strings(_ name: String, _ path: WritableKeyPath<Root, [String]> & Sendable) -> Self {
-        Self(name: name, get: { .list($0[keyPath: path].map { .string($0) }) }, set: { root, value in
-            if case .list(let items) = value {
-                root[keyPath: path] = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
-            }
-        })
+        repeated(name, path, stride: pointerSize, load: { p throws(WireError) in try loadString(p, field: name) }, store: storeString)
     }
 
     public static func uint64(_ name: String, _ path: WritableKeyPath<Root, UInt64> & Sendable) -> Self {
-        Self(name: name, get: { .uint($0[keyPath: path]) }, set: { root, value in
-            if case .uint(let v) = value { root[keyPath: path] = v }
-        })
+        scalar(name, path, load: { $0.load(as: UInt64.self) }, store: { v, p, _ in p.storeBytes(of: v, as: UInt64.self) })
     }
 
     public static func uint32(_ name: String, _ path: WritableKeyPath<Root, UInt32> & Sendable) -> Self {
-        Self(name: name, get: { .uint(UInt64($0[keyPath: path])) }, set: { root, value in
-            if case .uint(let v) = value { root[keyPath: path] = UInt32(truncatingIfNeeded: v) }
-        })
+        scalar(name, path, load: { $0.load(as: UInt32.self) }, store: { v, p, _ in p.storeBytes(of: v, as: UInt32.self) })
     }
 
     public static func double(_ name: String, _ path: WritableKeyPath<Root, Double> & Sendable) -> Self {
-        Self(name: name, get: { .double($0[keyPath: path]) }, set: { root, value in
-            if case .double(let v) = value { root[keyPath: path] = v }
-        })
+        scalar(name, path, load: { $0.load(as: Double.self) }, store: { v, p, _ in p.storeBytes(of: v, as: Double.self) })
     }
 
     public static func bool(_ name: String, _ path: WritableKeyPath<Root, Bool> & Sendable) -> Self {
-        Self(name: name, get: { .bool($0[keyPath: path]) }, set: { root, value in
-            if case .bool(let v) = value { root[keyPath: path] = v }
-        })
+        // protobuf-c's protobuf_c_boolean is an int.
+        scalar(name, path, load: { $0.load(as: Int32.self) != 0 }, store: { v, p, _ in p.storeBytes(of: v ? 1 : 0, as: Int32.self) })
     }
 
     /// An enum field; unknown numbers read as `fallback` (proto3 enums are open).
     public static func enumeration<E: RawRepresentable & Sendable>(
         _ name: String, _ path: WritableKeyPath<Root, E> & Sendable, fallback: E
     ) -> Self where E.RawValue == Int32 {
-        Self(name: name, get: { .enumValue($0[keyPath: path].rawValue) }, set: { root, value in
-            if case .enumValue(let v) = value { root[keyPath: path] = E(rawValue: v) ?? fallback }
-        })
+        scalar(name, path, load: { E(rawValue: $0.load(as: Int32.self)) ?? fallback },
+               store: { v, p, _ in p.storeBytes(of: v.rawValue, as: Int32.self) })
     }
 
     /// An enum field kept as its number (0 meaning "unset" is then visible to the caller).
     public static func enumNumber(_ name: String, _ path: WritableKeyPath<Root, Int32> & Sendable) -> Self {
-        Self(name: name, get: { .enumValue($0[keyPath: path]) }, set: { root, value in
-            if case .enumValue(let v) = value { root[keyPath: path] = v }
-        })
+        scalar(name, path, load: { $0.load(as: Int32.self) }, store: { v, p, _ in p.storeBytes(of: v, as: Int32.self) })
     }
 
+    /// A nested message; nil when absent (a NULL pointer in the C struct).
     public static func message<M: ProtoStruct>(_ name: String, _ path: WritableKeyPath<Root, M?> & Sendable) -> Self {
-        Self(name: name, get: { root in
-            guard let m = root[keyPath: path] else { return .list([]) }  // absent: the default, skipped
-            return .message(m.dynamic)
-        }, set: { root, value in
-            if case .message(let m) = value { root[keyPath: path] = try? M(dynamic: m) }
+        scalar(name, path, load: { p throws(WireError) in
+            guard let sub = p.load(as: UnsafePointer<ProtobufCMessage>?.self) else { return nil }
+            return try M(cMessage: sub)
+        }, store: { v, p, arena in
+            guard let v else { return }
+            p.storeBytes(of: v.cMessage(in: arena), as: UnsafeMutablePointer<ProtobufCMessage>.self)
         })
     }
 
     public static func messages<M: ProtoStruct>(_ name: String, _ path: WritableKeyPath<Root, [M]> & Sendable) -> Self {
-        Self(name: name, get: { .list($0[keyPath: path].map { .message($0.dynamic) }) }, set: { root, value in
-            if case .list(let items) = value {
-                root[keyPath: path] = items.compactMap { if case .message(let m) = $0 { try? M(dynamic: m) } else { nil } }
-            }
+        repeated(name, path, stride: pointerSize, load: { p throws(WireError) in
+            guard let sub = p.load(as: UnsafePointer<ProtobufCMessage>?.self) else { return M() }
+            return try M(cMessage: sub)
+        }, store: { v, p, arena in
+            p.storeBytes(of: v.cMessage(in: arena), as: UnsafeMutablePointer<ProtobufCMessage>.self)
         })
+    }
+}
+
+extension ProtoStruct {
+    /// The message as a `DynamicMessage` (for JSON output); off any hot path.
+    public var dynamic: DynamicMessage {
+        withProtobufArena { arena in
+            // The struct just built from `self` always reads back.
+            try! DynamicMessage(reading: UnsafeRawPointer(cMessage(in: arena)), type: Self.messageType)
+        }
     }
 }

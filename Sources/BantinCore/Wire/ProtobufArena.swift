@@ -28,7 +28,9 @@ public struct ProtobufArena {
         }
     }
 
-    @usableFromInline static let stackBytes = 4096
+    /// 16 KiB on the stack: a 4 KiB message (struct, copied bytes, strings) fits without touching malloc; with
+    /// 4 KiB the 4 KiB Echo overflowed into a malloc'd block on every pack and unpack.
+    @usableFromInline static let stackBytes = 16 * 1024
     @usableFromInline static let alignment = 16
 
     /// The allocator to pass to `protobuf_c_message_unpack`.

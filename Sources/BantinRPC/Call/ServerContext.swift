@@ -11,8 +11,12 @@ public struct ServerContext: Sendable {
     public let metadata: Metadata
     /// From the verified client certificate, parsed once per connection.
     public let peer: PeerIdentity?
-    /// The client's x-request-id, or one made up for this call; logged with every line.
-    public let requestID: String
+    /// The client's x-request-id, or one made from the connection's tag and the call id (formatted only when
+    /// asked for: most calls never log); logged with every line.
+    public var requestID: String { clientRequestID ?? RequestIDs.make(connection: connectionTag, call: callID) }
+    let clientRequestID: String?
+    let connectionTag: UInt64
+    let callID: UInt32
     /// The connection's logger (peer address); `logger` adds the call's own metadata.
     let connectionLogger: Logger
     let drainFlag: DrainFlag
@@ -41,9 +45,31 @@ final class DrainFlag: Sendable {
     func set() { value.store(true, ordering: .releasing) }
 }
 
+/// The server call a task is handling, if any: its outbound calls inherit what is left of its deadline and carry
+/// its request id. One task-local for both, bound once per call.
+enum InboundCall {
+    @TaskLocal static var current: ServerContext?
+}
+
 /// Deadline propagation: a handler's outbound calls inherit what is left of its own deadline.
 public enum CallDeadline {
-    @TaskLocal public static var current: NIODeadline?
+    public static var current: NIODeadline? { InboundCall.current?.deadline }
+}
+
+/// The request id of the server call being handled, for outbound calls to carry on.
+public enum RequestID {
+    public static var current: String? { InboundCall.current?.requestID }
+}
+
+enum RequestIDs {
+    /// 16 hex digits, random when there is no server call to derive one from.
+    static func make() -> String { make(connection: UInt64.random(in: 0...UInt64.max) >> 32, call: UInt32.random(in: 0...UInt32.max)) }
+
+    /// "<connection tag>-<call id>", both hex: unique per process run and cheap to make.
+    static func make(connection: UInt64, call: UInt32) -> String {
+        let hex = String(connection, radix: 16), id = String(call, radix: 16)
+        return String(repeating: "0", count: max(0, 8 - hex.count)) + hex + "-" + id
+    }
 }
 
 /// Message-credit flow control on streams (docs/PROTOCOL.md, "Flow control").

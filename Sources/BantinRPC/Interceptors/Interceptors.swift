@@ -38,7 +38,7 @@ public struct ClientLoggingInterceptor: ClientInterceptor {
 
     public func prepare(method: String, metadata: inout Metadata) {
         if metadata["x-request-id"] == nil {
-            metadata.add("x-request-id", RequestID.current ?? makeRequestID())
+            metadata.add("x-request-id", RequestID.current ?? RequestIDs.make())
         }
     }
 
@@ -48,10 +48,6 @@ public struct ClientLoggingInterceptor: ClientInterceptor {
     }
 }
 
-/// The request id of the server call being handled, for outbound calls to carry on.
-public enum RequestID {
-    @TaskLocal public static var current: String?
-}
 
 /// bantin_rpc_{server,client}_calls_total{method,code} and bantin_rpc_{server,client}_call_duration_seconds{method}.
 /// Metric objects are made once per (method, code) and cached: the hot path only increments.

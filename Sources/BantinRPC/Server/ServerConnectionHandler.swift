@@ -22,6 +22,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var draining = false
     /// Shared with every call's context so that long-lived streams can end themselves when the server drains.
     private let drainFlag = DrainFlag()
+    /// Random per connection: with the call id it names calls that came without an x-request-id.
+    private let connectionTag = UInt64.random(in: 0...UInt64(UInt32.max))
     private var peer: PeerIdentity?
     private var closed = false
     private let flushes = FlushBatcher()
@@ -122,9 +124,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             return
         }
         let deadline: NIODeadline? = headers.timeoutMicros > 0 ? .now() + .microseconds(headers.timeoutMicros) : nil
-        let requestID = headers.metadata["x-request-id"] ?? makeRequestID()
         let serverContext = ServerContext(method: headers.method, deadline: deadline, metadata: headers.metadata,
-                                          peer: peer, requestID: requestID, connectionLogger: logger, drainFlag: drainFlag)
+                                          peer: peer, clientRequestID: headers.metadata["x-request-id"], connectionTag: connectionTag,
+                                          callID: id, connectionLogger: logger, drainFlag: drainFlag)
         let call = ServerCall(id: id, route: route, context: serverContext, connection: self, eventLoop: context.eventLoop)
         calls[id] = call
         for interceptor in configuration.interceptors { interceptor.callStarted(serverContext) }
@@ -164,13 +166,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func start(_ call: ServerCall) {
         let body = call.route.body
-        let deadline = call.context.deadline
-        let requestID = call.context.requestID
+        let inbound = call.context
         let operation: @Sendable () async -> Void = {
             do {
-                try await CallDeadline.$current.withValue(deadline) {
-                    try await RequestID.$current.withValue(requestID) { try await body(call) }
-                }
+                try await InboundCall.$current.withValue(inbound) { try await body(call) }
             } catch {
                 call.finish(RPCError(from: error))
             }
@@ -225,8 +224,4 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 }
 
-func makeRequestID() -> String {
-    let value = UInt64.random(in: 0...UInt64.max)
-    let hex = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
-}
+

@@ -191,7 +191,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             // what is waiting holds the whole read: no growing (and copying) it record by record.
             // Capped below malloc's mmap threshold: a fresh mapping per read costs page faults.
             let waiting = min(Int(BIO_ctrl_pending(networkIn)) + Int(SSL_pending(ssl)) + 1024, 64 * 1024)
-            var buffer = plaintext ?? context.channel.allocator.buffer(capacity: waiting)
+            // Take the buffer out of `plaintext` so that it is uniquely referenced while written: a second
+            // reference would make every write copy the whole storage.
+            var buffer = plaintext.take() ?? context.channel.allocator.buffer(capacity: waiting)
             var result: Int32 = 0
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1024) { out in
                 result = SSL_read(ssl, out.baseAddress, Int32(min(out.count, Int(Int32.max))))

@@ -42,6 +42,12 @@ final class ClientCall: @unchecked Sendable {
     }
 
     /// Cancels the call: CANCEL to the server, `status` to whoever waits here.
+    /// The caller left a response stream before it ended (a `break`): cancel, as gRPC does, so that the server
+    /// does not go on streaming to nobody. A call that already ended ignores it.
+    func stopReading() {
+        cancel(RPCError(.cancelled, "the client stopped reading the responses"))
+    }
+
     func cancel(_ status: RPCError) {
         let send: @Sendable (ClientCall) -> Void = { call in
             guard call.status == nil else { return }

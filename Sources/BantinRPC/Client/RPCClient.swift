@@ -97,7 +97,8 @@ public final class RPCClient: Sendable {
         _ body: (ResponseStream<Resp>) async throws -> Result
     ) async throws -> Result {
         try await withCall(path: method.path, options: options, first: request.packed(), end: true) { call in
-            try await body(ResponseStream(queue: call.responses))
+            defer { call.stopReading() }
+            return try await body(ResponseStream(queue: call.responses))
         }
     }
 
@@ -117,7 +118,8 @@ public final class RPCClient: Sendable {
         _ body: (RequestWriter<Req>, ResponseStream<Resp>) async throws -> Result
     ) async throws -> Result {
         try await withCall(path: method.path, options: options, first: nil, end: false) { call in
-            try await body(RequestWriter(call: call), ResponseStream(queue: call.responses))
+            defer { call.stopReading() }
+            return try await body(RequestWriter(call: call), ResponseStream(queue: call.responses))
         }
     }
 

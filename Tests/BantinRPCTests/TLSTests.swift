@@ -1,3 +1,4 @@
+import Foundation
 import BantinCore
 import BantinRPC
 import BantinTesting
@@ -99,6 +100,28 @@ import Testing
         let again = try await first.unary(EchoService.echo, echo)
         #expect(again.payload == echo.payload)
         await first.close()
+        await server.stop()
+    }
+
+    /// A client with valid certificates that speaks another protocol (ALPN h2, or none at all) is refused.
+    /// The client is OpenSSL's own `s_client`, so the refusal does not depend on our client code.
+    @Test(arguments: [["-alpn", "h2"], []])
+    func clientWithoutTheBantinALPNIsRefused(alpn: [String]) async throws {
+        let pki = try TestPKI()
+        let server = try await TestServer.start(pki: pki)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-connect", server.target, "-CAfile", pki.path("ca.pem"),
+                             "-cert", pki.path("client.pem"), "-key", pki.path("client-key.pem"), "-quiet"] + alpn
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        try await waitUntil(timeout: .seconds(10)) { server.logs.contains("TLS handshake refused") }
+        #expect(server.logs.contains(alpn.isEmpty ? "did not agree on ALPN protocol bantin/1" : "TLS handshake refused"))
+        #expect(!server.logs.contains("call finished"))
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
         await server.stop()
     }
 

@@ -66,18 +66,22 @@ struct SlowService: RPCService {
     }
 
     @Test func thousandConcurrentCallsOnOneConnection() async throws {
-        let server = try await TestServer.start(pki: try TestPKI()) { $0.maxConcurrentCalls = 1000 }
+        let started = NIOLockedValueBox(0)
+        let slow = SlowService(sawCancellation: NIOLockedValueBox(false), started: started)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [slow]) { $0.maxConcurrentCalls = 1000 }
         let client = try server.client()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<1000 {
                 group.addTask {
+                    // Each handler waits 200 ms, so the calls overlap on the connection.
                     let payload = Array("call \(i)".utf8)
-                    let reply = try await client.unary(EchoService.echo, EchoRequest(payload: payload, delayMillis: 5))
+                    let reply = try await client.unary(SlowService.wait, EchoRequest(payload: payload, delayMillis: 200))
                     #expect(reply.payload == payload)
                 }
             }
             try await group.waitForAll()
         }
+        #expect(started.withLockedValue { $0 } == 1000)
         await client.close()
         await server.stop()
     }
@@ -133,6 +137,16 @@ struct SlowService: RPCService {
         let error = await #expect(throws: RPCError.self) { try await client.unary(SlowService.wait, EchoRequest(payload: [])) }
         #expect(error?.code == .resourceExhausted)
         for t in slow { t.cancel() }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func echoAnswersInlineAndRefusesADelay() async throws {
+        let server = try await TestServer.start(pki: try TestPKI())
+        let client = try server.client()
+        let error = await #expect(throws: RPCError.self) { try await client.unary(EchoService.echo, EchoRequest(payload: [1], delayMillis: 5)) }
+        #expect(error?.code == .invalidArgument)
+        #expect(try await client.unary(EchoService.echo, EchoRequest(payload: [2])).payload == [2])
         await client.close()
         await server.stop()
     }

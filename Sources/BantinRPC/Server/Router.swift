@@ -14,6 +14,9 @@ public struct Router: Sendable {
         /// Fast handlers run on the connection's event loop; CPU-heavy ones opt out.
         let runsOnEventLoop: Bool
         let body: @Sendable (ServerCall) async throws -> Void
+        /// A synchronous unary handler, called right on the event loop when the request is complete: no task, no
+        /// executor hop. For handlers that never wait (Echo, lookups in memory).
+        var immediate: (@Sendable (ServerCall) throws -> Void)? = nil
     }
 
     private(set) var routes: [String: Route] = [:]
@@ -33,6 +36,19 @@ public struct Router: Sendable {
             let response = try await handler(request, call.context)
             call.finish(with: response)
         }
+    }
+
+    /// A unary handler that does not suspend: it runs inline on the connection's event loop, which saves a task
+    /// per call. It must be quick; anything that waits or computes for long belongs in the async `unary`.
+    public mutating func unary<Req, Resp>(
+        _ method: Method<Req, Resp>, immediate handler: @escaping @Sendable (Req, ServerContext) throws -> Resp
+    ) {
+        let run: @Sendable (ServerCall) throws -> Void = { call in
+            let request = try Req(unpacking: try call.singleRequest())
+            call.finish(with: try handler(request, call.context))
+        }
+        add(method, true) { call in try run(call) }
+        routes[method.path]?.immediate = run
     }
 
     public mutating func serverStreaming<Req, Resp>(

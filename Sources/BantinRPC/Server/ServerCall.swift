@@ -83,10 +83,15 @@ final class ServerCall: @unchecked Sendable {
         if status.code != .ok { task?.cancel() }
         inbound.finish(status.code == .ok ? nil : status)
         credit.fail(status)
-        let trailers = CallTrailers(code: status.code, message: status.message, metadata: status.metadata)
-        connection.write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()))
+        let trailers = status.code == .ok && status.message.isEmpty && status.metadata.entries.isEmpty
+            ? Self.okTrailers
+            : CallTrailers(code: status.code, message: status.message, metadata: status.metadata).packed()
+        connection.write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers))
         connection.callEnded(self, status: status)
     }
+
+    /// Plain OK trailers, the same bytes for every call that succeeds.
+    static let okTrailers = CallTrailers(code: .ok, message: "", metadata: Metadata()).packed()
 
     private func onLoop(_ body: @escaping @Sendable (ServerCall) -> Void) {
         if eventLoop.inEventLoop {

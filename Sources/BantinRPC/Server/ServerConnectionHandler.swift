@@ -165,6 +165,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     private func start(_ call: ServerCall) {
+        if let immediate = call.route.immediate {
+            do { try immediate(call) } catch { call.finish(RPCError(from: error)) }
+            return
+        }
         let body = call.route.body
         let inbound = call.context
         let operation: @Sendable () async -> Void = {

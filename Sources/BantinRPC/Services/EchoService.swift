@@ -10,10 +10,13 @@ public struct EchoService: RPCService {
     public init() {}
 
     public func register(on router: inout Router) {
-        router.unary(Self.echo) { request, _ in
-            if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(Int(request.delayMillis))) }
+        // The benchmark's method answers inline on the event loop, without a task per call.
+        router.unary(Self.echo, immediate: { request, _ in
+            guard request.delayMillis == 0 else {
+                throw RPCError(.invalidArgument, "Echo answers at once; delay_millis is for Expand")
+            }
             return EchoResponse(payload: request.payload)
-        }
+        })
         router.clientStreaming(Self.collect) { requests, _ in
             var all: [UInt8] = []
             for try await request in requests { all += request.payload }

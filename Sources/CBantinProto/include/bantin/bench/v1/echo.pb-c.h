@@ -29,7 +29,8 @@ struct  Bantin__Bench__V1__EchoRequest
   ProtobufCMessage base;
   ProtobufCBinaryData payload;
   /*
-   * Test aid: the handler waits this long before answering.
+   * Test aid for Expand: wait this long before each reply. Echo answers at once (inline on the server's event
+   * loop) and refuses a non-zero delay with INVALID_ARGUMENT.
    */
   uint32_t delay_millis;
 };

@@ -11,15 +11,6 @@ public struct Extractor: Sendable {
 
     public init(lexicon: Lexicon = .shared) { self.lexicon = lexicon }
 
-    static let honorifics: Set<String> = ["đồng chí", "Đồng chí", "ông", "Ông", "bà", "Bà", "anh", "chị", "GS", "PGS", "TS", "ThS", "CN", "KS", "BS", "NGƯT", "NSND", "NSƯT"]
-    /// Lower-case syllables that end a name instead of continuing it.
-    static let stopWords: Set<String> = [
-        "đã", "sẽ", "đang", "và", "của", "có", "là", "với", "tại", "trong", "được", "cho", "về", "các", "những",
-        "này", "đó", "khi", "để", "thì", "mà", "do", "từ", "theo", "như", "làm", "việc", "phát", "biểu", "tham",
-        "dự", "tổ", "chức", "tiếp", "nhằm", "cùng", "đến", "ra", "vào", "lên", "sau", "trước", "năm", "ngày",
-        "tháng", "nhiệm", "kỳ", "chủ", "trì", "đề", "nghị", "nhấn", "mạnh", "ghi", "nhận", "đánh", "giá", "cao",
-    ]
-
     public func extract(text: String, province requestedProvince: String = "", publishedAt: String = "") -> Extraction {
         let tokens = tokenize(text)
         var builder = ExtractionBuilder(text: text)
@@ -60,7 +51,7 @@ public struct Extractor: Sendable {
                 let name = joined(tokens, i, n)
                 let province = lexicon.province(named: name)
                 builder.mention(.location, span(i, n), name: province?.name ?? name, province: province?.current ?? "",
-                                level: province?.level ?? lexicon.places[name] ?? "")
+                                level: province?.level ?? lexicon.places[Word(name)] ?? "")
                 for k in i..<(i + n) { consumed[k] = true }
                 i += n
                 continue
@@ -73,7 +64,7 @@ public struct Extractor: Sendable {
         while i < tokens.count {
             guard !consumed[i] else { i += 1; continue }
             let t = tokens[i]
-            if t.isCapitalized, !t.isAllCaps, lexicon.surnames.contains(t.text), i + 1 < tokens.count {
+            if t.isCapitalized, !t.isAllCaps, lexicon.isSurname(t), i + 1 < tokens.count {
                 var n = 1
                 while i + n < tokens.count, n < 4, !consumed[i + n], tokens[i + n].joinedToPrevious,
                       tokens[i + n].isCapitalized, !tokens[i + n].isAllCaps {
@@ -86,8 +77,8 @@ public struct Extractor: Sendable {
                     continue
                 }
             }
-            if t.isAllCaps, t.text.count >= 2, !Self.honorifics.contains(t.text) {
-                let expansion = lexicon.abbreviations[t.text] ?? definedAbbreviation(tokens, at: i, text: builder.utf8)
+            if t.isAllCaps, t.text.count >= 2, !lexicon.isHonorific(t) {
+                let expansion = lexicon.abbreviations[t.word] ?? definedAbbreviation(tokens, at: i, text: builder.utf8)
                 if let expansion {
                     builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: expansion)
                     consumed[i] = true
@@ -96,10 +87,11 @@ public struct Extractor: Sendable {
             i += 1
         }
 
-        documents(text, into: &builder)
-        dates(text, publishedAt: publishedAt, into: &builder)
+        let scanner = PatternScanner(tokens: tokens, utf8: builder.utf8, documentKinds: lexicon.documentKindPhrases)
+        documents(scanner, into: &builder)
+        dates(scanner, publishedAt: publishedAt, into: &builder)
         builder.linkRoles()
-        builder.mainEvent(title: text.split(separator: "\n").first.map(String.init) ?? "", province: articleProvince)
+        builder.mainEvent(title: String(text.prefix { $0 != "\n" }), province: articleProvince)
         var extraction = builder.finish()
         extraction.extractorVersion = Self.version
         return extraction
@@ -117,10 +109,10 @@ public struct Extractor: Sendable {
                 || (previousEnd > 0 && gap.elementsEqual([0x20]))
             previousEnd = token.byteEnd
             let s = String(token.text)
-            let first = s.unicodeScalars.first!
-            return TextToken(text: s, byteStart: token.byteStart, byteEnd: token.byteEnd, joinedToPrevious: joined,
-                             isCapitalized: first.properties.isUppercase,
-                             isAllCaps: s.count >= 2 && s.unicodeScalars.allSatisfy { !$0.properties.isLowercase })
+            let scalars = s.unicodeScalars
+            return TextToken(text: s, id: lexicon.id(of: Word(s)), byteStart: token.byteStart, byteEnd: token.byteEnd, joinedToPrevious: joined,
+                             isCapitalized: VietnameseText.isUppercase(scalars.first!),
+                             isAllCaps: scalars.count >= 2 && !scalars.contains(where: VietnameseText.isLowercase))
         }
     }
 
@@ -141,7 +133,7 @@ public struct Extractor: Sendable {
                 lowerRun = 0
             } else if t.isCapitalized {
                 if lexicon.titles.match(tokens, at: i + n) != nil { break }
-                if lexicon.surnames.contains(t.text), i + n + 1 < tokens.count, tokens[i + n + 1].isCapitalized,
+                if lexicon.isSurname(t), i + n + 1 < tokens.count, tokens[i + n + 1].isCapitalized,
                    lexicon.locations.match(tokens, at: i + n) == nil { break }
                 n += 1
                 lowerRun = 0
@@ -149,10 +141,10 @@ public struct Extractor: Sendable {
                 n += t.text == "thành" && i + n + 1 < tokens.count && tokens[i + n + 1].text == "phố" ? 2 : 1
                 lowerRun = 0
             } else if t.text == "và", i + n + 1 < tokens.count, tokens[i + n + 1].isCapitalized, n > head,
-                      lexicon.organizationHeads.match(tokens, at: i + n + 1) == nil, !lexicon.surnames.contains(tokens[i + n + 1].text) {
+                      lexicon.organizationHeads.match(tokens, at: i + n + 1) == nil, !lexicon.isSurname(tokens[i + n + 1]) {
                 n += 1
                 lowerRun = 1
-            } else if lowerRun == 0, n > head || head == 1, !Self.stopWords.contains(t.text), tokens[i + n - 1].isCapitalized,
+            } else if lowerRun == 0, n > head || head == 1, !lexicon.isStopWord(t), tokens[i + n - 1].isCapitalized,
                       t.text.unicodeScalars.first!.properties.isLowercase {
                 n += 1
                 lowerRun = 1
@@ -196,10 +188,8 @@ public struct Extractor: Sendable {
         return words.map(\.text).joined(separator: " ")
     }
 
-    func documents(_ text: String, into builder: inout ExtractionBuilder) {
-        let kinds = lexicon.documentKinds.joined(separator: "|")
-        let pattern = "(\(kinds))(?: số)? (\\d+(?:[-/][\\p{Lu}Đ0-9]+(?:[-/][\\p{Lu}Đ0-9]+)*)?)(?: (?:của|ngày) [^,.;()]{0,60}?)?(?: \\((khóa|khoá) ([IVXLC]+)\\))?"
-        for m in matches(pattern, in: text) {
+    func documents(_ scanner: PatternScanner, into builder: inout ExtractionBuilder) {
+        for m in scanner.documents() {
             guard let kind = m.groups[1], let code = m.groups[2], code.contains("/") || code.contains("-") || m.groups[4] != nil else { continue }
             var document = DocumentRef()
             document.kind = kind
@@ -213,10 +203,9 @@ public struct Extractor: Sendable {
         }
     }
 
-    func dates(_ text: String, publishedAt: String, into builder: inout ExtractionBuilder) {
+    func dates(_ scanner: PatternScanner, publishedAt: String, into builder: inout ExtractionBuilder) {
         let publishedYear = Int(publishedAt.prefix(4))
-        let pattern = #"(?:(?:[Ss]áng|[Cc]hiều|[Tt]ối|[Nn]gày|[Hh]ôm nay) \(?)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?|nhiệm kỳ (\d{4}) ?[-–] ?(\d{4})|(\d+) tháng (?:đầu|cuối) năm (\d{4})|tháng (\d{1,2})(?:/| năm )(\d{4})|năm (\d{4})"#
-        for m in matches(pattern, in: text) {
+        for m in scanner.dates() {
             var value = ""
             var inferred = false
             if let d = m.groups[1].flatMap(Int.init), let mo = m.groups[2].flatMap(Int.init) {
@@ -245,34 +234,5 @@ public struct Extractor: Sendable {
             date.yearInferred = inferred
             builder.date(date)
         }
-    }
-}
-
-struct RegexMatch {
-    var text: String
-    var byteRange: Range<Int>
-    var groups: [String?]
-}
-
-/// Compiled patterns by source: the extractor's patterns are few and fixed, and compiling one costs more than
-/// running it over an article. (NSRegularExpression is immutable and safe to share.)
-private let compiledPatterns = NIOLockedValueBox<[String: NSRegularExpression]>([:])
-
-/// Matches of `pattern` with UTF-8 byte ranges (NSRegularExpression speaks UTF-16).
-func matches(_ pattern: String, in text: String) -> [RegexMatch] {
-    let cached = compiledPatterns.withLockedValue { $0[pattern] }
-    guard let regex = cached ?? (try? NSRegularExpression(pattern: pattern)) else { return [] }
-    if cached == nil { compiledPatterns.withLockedValue { $0[pattern] = regex } }
-    let utf16 = text.utf16
-    func byteOffset(_ u16: Int) -> Int {
-        let index = utf16.index(utf16.startIndex, offsetBy: u16)
-        return text.utf8.distance(from: text.utf8.startIndex, to: index)
-    }
-    return regex.matches(in: text, range: NSRange(location: 0, length: utf16.count)).map { m in
-        let groups: [String?] = (0..<m.numberOfRanges).map { i in
-            Range(m.range(at: i), in: text).map { String(text[$0]) }
-        }
-        let r = m.range
-        return RegexMatch(text: groups[0] ?? "", byteRange: byteOffset(r.location)..<byteOffset(r.location + r.length), groups: groups)
     }
 }

@@ -10,14 +10,30 @@ public struct Lexicon: Sendable {
         public var current: String
     }
 
-    var provinces: [String: Province] = [:]  // by every name and alias
-    var places: [String: String] = [:]       // name → kind
-    var surnames: Set<String> = []
-    var titles: PhraseSet
-    var organizationHeads: PhraseSet
-    var locations: PhraseSet
-    var abbreviations: [String: String] = [:]
+    var provinces: [Word: Province] = [:]  // by every name and alias
+    var places: [Word: String] = [:]       // name → kind
+    var surnames: Set<Word> = []
+    /// Every syllable below, numbered; a text token is looked up here once (`TextToken.id`).
+    var vocabulary = Vocabulary()
+    var titles = PhraseSet()
+    var organizationHeads = PhraseSet()
+    var locations = PhraseSet()
+    var abbreviations: [Word: String] = [:]
     var documentKinds: [String] = []
+    var documentKindPhrases = PhraseSet()
+    /// By syllable number: a family name; a lower-case word that ends a name; an honorific or degree.
+    var isSurname: [Bool] = []
+    var isStopWord: [Bool] = []
+    var isHonorific: [Bool] = []
+
+    static let honorifics = ["đồng chí", "Đồng chí", "ông", "Ông", "bà", "Bà", "anh", "chị", "GS", "PGS", "TS", "ThS", "CN", "KS", "BS", "NGƯT", "NSND", "NSƯT"]
+    /// Lower-case syllables that end a name instead of continuing it.
+    static let stopWords = [
+        "đã", "sẽ", "đang", "và", "của", "có", "là", "với", "tại", "trong", "được", "cho", "về", "các", "những",
+        "này", "đó", "khi", "để", "thì", "mà", "do", "từ", "theo", "như", "làm", "việc", "phát", "biểu", "tham",
+        "dự", "tổ", "chức", "tiếp", "nhằm", "cùng", "đến", "ra", "vào", "lên", "sau", "trước", "năm", "ngày",
+        "tháng", "nhiệm", "kỳ", "chủ", "trì", "đề", "nghị", "nhấn", "mạnh", "ghi", "nhận", "đánh", "giá", "cao",
+    ]
 
     public static let shared: Lexicon = {
         do { return try Lexicon() } catch { fatalError("extractor data missing from the bundle: \(error)") }
@@ -38,28 +54,48 @@ public struct Lexicon: Sendable {
             let province = Province(name: cols[0], level: cols[1], current: cols[2])
             let aliases = cols.count > 3 ? cols[3].split(separator: "|").map(String.init) : []
             for name in [cols[0]] + aliases {
-                provinces[name] = province
+                provinces[Word(name)] = province
                 locationNames.append(name)
             }
         }
         for line in try lines("places.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count >= 2 else { continue }
-            places[cols[0]] = cols[1]
+            places[Word(cols[0])] = cols[1]
             locationNames.append(cols[0])
         }
-        surnames = Set(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(String.init) })
-        titles = PhraseSet(try lines("titles.txt"))
-        organizationHeads = PhraseSet(try lines("organizations.txt"))
-        locations = PhraseSet(locationNames)
+        surnames = Set(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(Word.init) })
+        titles = PhraseSet(try lines("titles.txt"), &vocabulary)
+        organizationHeads = PhraseSet(try lines("organizations.txt"), &vocabulary)
+        locations = PhraseSet(locationNames, &vocabulary)
         for line in try lines("abbreviations.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
-            if cols.count == 2 { abbreviations[cols[0]] = cols[1] }
+            if cols.count == 2 { abbreviations[Word(cols[0])] = cols[1] }
         }
         documentKinds = try lines("document-kinds.txt")
+        documentKindPhrases = PhraseSet(documentKinds, &vocabulary)
+        let surnameIDs = surnames.map { vocabulary.intern($0) }
+        let honorificIDs = Self.honorifics.map { vocabulary.intern(Word($0)) }
+        let stopWordIDs = Self.stopWords.map { vocabulary.intern(Word($0)) }
+        func flags(_ ids: [Int32]) -> [Bool] {
+            var flags = [Bool](repeating: false, count: vocabulary.count)
+            for id in ids { flags[Int(id)] = true }
+            return flags
+        }
+        isSurname = flags(surnameIDs)
+        isHonorific = flags(honorificIDs)
+        isStopWord = flags(stopWordIDs)
     }
 
-    public func province(named name: String) -> Province? { provinces[name] }
+    /// The number of a syllable, -1 when the lexicon does not know it.
+    func id(of word: Word) -> Int32 { vocabulary.id(word) }
+
+    func isSurname(_ token: TextToken) -> Bool { token.id >= 0 && isSurname[Int(token.id)] }
+    func isStopWord(_ token: TextToken) -> Bool { token.id >= 0 && isStopWord[Int(token.id)] }
+    func isHonorific(_ token: TextToken) -> Bool { token.id >= 0 && isHonorific[Int(token.id)] }
+
+    public func province(named name: String) -> Province? { provinces[Word(name)] }
+    func province(named name: Word) -> Province? { provinces[name] }
 
     /// Each province once (the units before and after 2025), in name order.
     public var allProvinces: [Province] {
@@ -68,30 +104,50 @@ public struct Lexicon: Sendable {
     }
 
     /// Family names, sorted.
-    public var familyNames: [String] { surnames.sorted() }
+    public var familyNames: [String] { surnames.map(\.text).sorted() }
 }
 
-/// Phrases matched token by token (exact syllables), longest first.
-struct PhraseSet: Sendable {
-    private var byFirst: [String: [[String]]] = [:]
+/// Syllables numbered in the order first seen.
+struct Vocabulary: Sendable {
+    private var ids: [Word: Int32] = [:]
 
-    init(_ phrases: [String]) {
+    var count: Int { ids.count }
+
+    mutating func intern(_ word: Word) -> Int32 {
+        if let id = ids[word] { return id }
+        let id = Int32(ids.count)
+        ids[word] = id
+        return id
+    }
+
+    func id(_ word: Word) -> Int32 { ids[word] ?? -1 }
+}
+
+/// Phrases matched token by token (exact syllables), longest first, indexed by the first syllable's number.
+struct PhraseSet: Sendable {
+    private var byFirst: [[[Int32]]] = []
+
+    init() {}
+
+    init(_ phrases: [String], _ vocabulary: inout Vocabulary) {
         for phrase in phrases {
-            let words = VietnameseText.tokens(phrase).map { String($0.text) }
+            let words = VietnameseText.tokens(phrase).map { vocabulary.intern(Word($0.text)) }
             guard let first = words.first else { continue }
-            byFirst[first, default: []].append(words)
+            if byFirst.count <= Int(first) { byFirst += [[[Int32]]](repeating: [], count: Int(first) + 1 - byFirst.count) }
+            byFirst[Int(first)].append(words)
         }
-        for key in byFirst.keys { byFirst[key]?.sort { $0.count > $1.count } }
+        for i in byFirst.indices { byFirst[i].sort { $0.count > $1.count } }
     }
 
     /// Tokens matched at `index` by the longest phrase, if any.
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
-        guard let candidates = byFirst[tokens[index].text] else { return nil }
-        for words in candidates where index + words.count <= tokens.count {
+        let id = Int(tokens[index].id)
+        guard id >= 0, id < byFirst.count else { return nil }
+        for words in byFirst[id] where index + words.count <= tokens.count {
             var ok = true
-            for (k, word) in words.enumerated() {
+            for k in 1..<words.count {
                 let t = tokens[index + k]
-                if t.text != word || (k > 0 && !t.joinedToPrevious) { ok = false; break }
+                if !t.joinedToPrevious || t.id != words[k] { ok = false; break }
             }
             if ok { return words.count }
         }
@@ -102,6 +158,9 @@ struct PhraseSet: Sendable {
 /// A syllable with what separates it from the previous one.
 struct TextToken {
     var text: String
+    /// The syllable's number in the lexicon's vocabulary, -1 if unknown.
+    var id: Int32 = -1
+    var word: Word { Word(text) }
     var byteStart: Int
     var byteEnd: Int
     /// Only spaces or a spaced hyphen between this token and the previous one (same phrase).

@@ -74,6 +74,30 @@ public enum VietnameseText {
     /// A letter of any script (fast for Vietnamese).
     public static func isLetter(_ scalar: Unicode.Scalar) -> Bool { Letters.kind(scalar) == .letter }
 
+    /// An upper-case letter (fast for Vietnamese).
+    public static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x41...0x5A: return true
+        case 0..<0x80: return false
+        default:
+            if let vowel = Letters.vowels[scalar.value] { return vowel.toneless.value < 0x61 || "ĂÂÊÔƠƯ".unicodeScalars.contains(vowel.toneless) }
+            if scalar.value == 0x110 { return true }
+            return scalar.properties.isUppercase
+        }
+    }
+
+    /// A lower-case letter (fast for Vietnamese).
+    public static func isLowercase(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x61...0x7A: return true
+        case 0..<0x80: return false
+        default:
+            if Letters.vowels[scalar.value] != nil || scalar.value == 0x110 { return !isUppercase(scalar) }
+            if scalar.value == 0x111 { return true }
+            return scalar.properties.isLowercase
+        }
+    }
+
     /// Whitespace, line breaks included.
     public static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
         switch Letters.kind(scalar) {

@@ -1,0 +1,185 @@
+import BantinCore
+
+/// Document references and dates found by walking the tokens, in place of the two regular expressions the first
+/// extractor ran through ICU (a quarter of its time). Each scanner reports what the expression's capture groups
+/// held, so the code that turns a match into a `DocumentRef` or a `DateRef` reads the same groups.
+struct PatternScanner {
+    let tokens: [TextToken]
+    let utf8: [UInt8]
+    let documentKinds: PhraseSet
+
+    /// The bytes between token `k - 1` and token `k` ("" before the first).
+    func gap(_ k: Int) -> ArraySlice<UInt8> {
+        k == 0 ? [] : utf8[tokens[k - 1].byteEnd..<tokens[k].byteStart]
+    }
+
+    func gapIs(_ k: Int, _ bytes: String) -> Bool { k > 0 && k < tokens.count && gap(k).elementsEqual(bytes.utf8) }
+
+    func isDigits(_ k: Int, count: ClosedRange<Int>) -> Bool {
+        guard k < tokens.count else { return false }
+        let t = tokens[k]
+        return count.contains(t.byteEnd - t.byteStart) && utf8[t.byteStart..<t.byteEnd].allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    func text(_ k: Int) -> String { tokens[k].text }
+    func `is`(_ k: Int, _ words: Set<Word>) -> Bool { k < tokens.count && words.contains(tokens[k].word) }
+
+    static func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
+    static let so = words("số"), dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Ngày", "ngày")
+    static let hom = words("Hôm", "hôm"), nay = words("nay"), nhiem = words("nhiệm"), ky = words("kỳ")
+    static let thang = words("tháng"), dauCuoi = words("đầu", "cuối"), nam = words("năm")
+    /// Tokens a date can start with, besides digits.
+    static let dateStarts = dayParts.union(hom).union(nhiem).union(thang).union(nam)
+
+    func string(_ range: Range<Int>) -> String { String(decoding: utf8[range], as: UTF8.self) }
+
+    // MARK: documents
+
+    /// `Kind [số] NUMBER[-/PART...] [của|ngày ... ] [(khóa ROMAN)]`: groups 1 kind, 2 code, 3 "khóa", 4 the term.
+    func documents() -> [PatternMatch] {
+        var found: [PatternMatch] = []
+        var i = 0
+        while i < tokens.count {
+            guard let n = documentKinds.match(tokens, at: i), (1..<n).allSatisfy({ gapIs(i + $0, " ") }) else { i += 1; continue }
+            var j = i + n
+            if `is`(j, Self.so), gapIs(j, " ") { j += 1 }
+            guard gapIs(j, " "), isDigits(j, count: 1...12) else { i += 1; continue }
+            var code = text(j)
+            var end = tokens[j].byteEnd
+            var k = j + 1
+            while k < tokens.count, gapIs(k, "-") || gapIs(k, "/"),
+                  let first = tokens[k].text.unicodeScalars.first, VietnameseText.isUppercase(first) || ("0"..."9").contains(first) {
+                // Parts start upper-case or with a digit: "CT", "TW", "NĐ", "2023", and "TTg" (Thủ tướng).
+                code += string(tokens[k - 1].byteEnd..<tokens[k].byteEnd)
+                end = tokens[k].byteEnd
+                k += 1
+            }
+            var groups: [String?] = [nil, string(tokens[i].byteStart..<tokens[i + n - 1].byteEnd), code, nil, nil]
+            if let (word, roman, termEnd) = term(after: end) {
+                groups[3] = word
+                groups[4] = roman
+                end = termEnd
+            }
+            found.append(PatternMatch(text: string(tokens[i].byteStart..<end), byteRange: tokens[i].byteStart..<end, groups: groups))
+            while k < tokens.count, tokens[k].byteStart < end { k += 1 }
+            i = k
+        }
+        return found
+    }
+
+    /// " (khóa XII)" right after `position`, or after " của …" / " ngày …" of at most 60 characters without
+    /// punctuation: the word, the numeral and where the parenthesis closes.
+    func term(after position: Int) -> (String, String, Int)? {
+        func termAt(_ p: Int) -> (String, String, Int)? {
+            for word in ["khóa", "khoá"] {
+                let opening = Array(" (\(word) ".utf8)
+                guard p + opening.count <= utf8.count, utf8[p..<(p + opening.count)].elementsEqual(opening) else { continue }
+                var q = p + opening.count
+                while q < utf8.count, "IVXLC".utf8.contains(utf8[q]) { q += 1 }
+                guard q > p + opening.count, q < utf8.count, utf8[q] == UInt8(ascii: ")") else { return nil }
+                return (word, string((p + opening.count)..<q), q + 1)
+            }
+            return nil
+        }
+        if let direct = termAt(position) { return direct }
+        for lead in [" của ", " ngày "] {
+            let bytes = Array(lead.utf8)
+            guard position + bytes.count <= utf8.count, utf8[position..<(position + bytes.count)].elementsEqual(bytes) else { continue }
+            var p = position + bytes.count
+            var characters = 0
+            while p < utf8.count, characters <= 60 {
+                if let found = termAt(p) { return found }
+                let byte = utf8[p]
+                if ",.;()".utf8.contains(byte) { return nil }
+                p += 1
+                while p < utf8.count, utf8[p] & 0xC0 == 0x80 { p += 1 }  // to the next scalar
+                characters += 1
+            }
+        }
+        return nil
+    }
+
+    // MARK: dates
+
+    /// Groups as in the first extractor's expression: 1–3 day/month[/year] (with an optional "Sáng", "Ngày",
+    /// "Hôm nay" … before it), 4–5 "nhiệm kỳ A - B", 6–7 "N tháng đầu/cuối năm Y", 8–9 "tháng M/Y" or "tháng M
+    /// năm Y", 10 "năm Y".
+    func dates() -> [PatternMatch] {
+        var found: [PatternMatch] = []
+        var i = 0
+        while i < tokens.count {
+            if let (match, next) = date(at: i) {
+                found.append(match)
+                i = next
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    private func date(at i: Int) -> (PatternMatch, Int)? {
+        let first = utf8[tokens[i].byteStart]
+        guard (0x30...0x39).contains(first) || Self.dateStarts.contains(tokens[i].word) else { return nil }
+        var groups = [String?](repeating: nil, count: 11)
+        func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
+            let range = tokens[first].byteStart..<tokens[last].byteEnd
+            return (PatternMatch(text: string(range), byteRange: range, groups: groups), last + 1)
+        }
+        // Day/month[/year], with the time-of-day or "ngày" word before it.
+        var start = i
+        var d = i
+        if `is`(i, Self.dayParts) {
+            d = i + 1
+        } else if `is`(i, Self.hom), `is`(i + 1, Self.nay), gapIs(i + 1, " ") {
+            d = i + 2
+        }
+        if d > i, !(gapIs(d, " ") || gapIs(d, " (")) { d = i }
+        if d == i { start = i }
+        if isDigits(d, count: 1...2), gapIs(d + 1, "/"), isDigits(d + 1, count: 1...2) {
+            groups[1] = text(d)
+            groups[2] = text(d + 1)
+            if gapIs(d + 2, "/"), isDigits(d + 2, count: 4...4) {
+                groups[3] = text(d + 2)
+                return done(start, d + 2)
+            }
+            return done(start, d + 1)
+        }
+        if `is`(i, Self.nhiem), `is`(i + 1, Self.ky), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
+           [" - ", "-", " -", "- ", " – ", "–", " –", "– "].contains(where: { gapIs(i + 3, $0) }), isDigits(i + 3, count: 4...4) {
+            groups[4] = text(i + 2)
+            groups[5] = text(i + 3)
+            return done(i, i + 3)
+        }
+        if isDigits(i, count: 1...12), `is`(i + 1, Self.thang), `is`(i + 2, Self.dauCuoi), `is`(i + 3, Self.nam), isDigits(i + 4, count: 4...4),
+           (1...4).allSatisfy({ gapIs(i + $0, " ") }) {
+            groups[6] = text(i)
+            groups[7] = text(i + 4)
+            return done(i, i + 4)
+        }
+        if `is`(i, Self.thang), gapIs(i + 1, " "), isDigits(i + 1, count: 1...2) {
+            if gapIs(i + 2, "/"), isDigits(i + 2, count: 4...4) {
+                groups[8] = text(i + 1)
+                groups[9] = text(i + 2)
+                return done(i, i + 2)
+            }
+            if `is`(i + 2, Self.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
+                groups[8] = text(i + 1)
+                groups[9] = text(i + 3)
+                return done(i, i + 3)
+            }
+        }
+        if `is`(i, Self.nam), gapIs(i + 1, " "), isDigits(i + 1, count: 4...4) {
+            groups[10] = text(i + 1)
+            return done(i, i + 1)
+        }
+        return nil
+    }
+}
+
+/// A document reference or date found in the text, with the capture groups described on its scanner.
+struct PatternMatch {
+    var text: String
+    var byteRange: Range<Int>
+    var groups: [String?]
+}

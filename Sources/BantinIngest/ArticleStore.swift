@@ -61,6 +61,8 @@ public final class ArticleStore: @unchecked Sendable {
         public var acceptedSeq: UInt64
         public var feedSeq: UInt64
         public var pending: Int
+        /// When an extraction was last stored (nil: not since start).
+        public var lastExtractionAt: ContinuousClock.Instant? = nil
     }
 
     /// A cleaned article ready to store.
@@ -195,6 +197,7 @@ public final class ArticleStore: @unchecked Sendable {
                     if let acceptedSeq { $0.acceptedSeq = acceptedSeq }
                     $0.feedSeq = lastFeedSeq
                     $0.pending += accepted - extracted
+                    if extracted > 0 { $0.lastExtractionAt = .now }
                 }
                 if extracted > 0 {
                     let waiters = feedWaiters.withLockedValue { w in defer { w.waiting = [:] }; return Array(w.waiting.values) }
@@ -282,11 +285,11 @@ public final class ArticleStore: @unchecked Sendable {
     }
 
     /// Articles still waiting for their extraction, oldest first.
-    public func pending(limit: Int) async throws -> [Article] {
+    public func pending(after seq: UInt64 = 0, limit: Int) async throws -> [Article] {
         try await thread.runIfActive {
             var articles: [Article] = []
-            try self.database.prepare("SELECT seq, article FROM articles WHERE extraction IS NULL ORDER BY seq LIMIT ?")
-                .rows(.int(Int64(limit))) { row in
+            try self.database.prepare("SELECT seq, article FROM articles WHERE extraction IS NULL AND seq > ? ORDER BY seq LIMIT ?")
+                .rows(.int(Int64(seq)), .int(Int64(limit))) { row in
                     var article = try Article(unpacking: ByteBuffer(bytes: row.blob(1)))
                     article.seq = UInt64(row.int(0))
                     articles.append(article)
@@ -358,6 +361,18 @@ public final class ArticleStore: @unchecked Sendable {
         WireEncoding.writeVarintField(2, head, to: &change)  // Change.head_seq
         WireEncoding.writeVarintField(3, feedSeq, to: &change)  // Change.seq
         return change
+    }
+
+    /// Backpressure for bulk loads: waits while `maxBacklog` or more articles are waiting for their extraction
+    /// *and* extraction is making progress (one stored within the last second). Under a bulk load the backlog then
+    /// stays near `maxBacklog`, which bounds how stale the change feed gets; while extract is down nothing waits,
+    /// and articles are accepted as pending, as promised.
+    public func admit(maxBacklog: Int) async {
+        while true {
+            let heads = currentHeads
+            guard heads.pending >= maxBacklog, let last = heads.lastExtractionAt, ContinuousClock.now - last < .seconds(1) else { return }
+            await waitForFeed(after: heads.feedSeq, timeout: .milliseconds(100))
+        }
     }
 
     /// Returns once the feed head passes `seq`, or after `timeout`.

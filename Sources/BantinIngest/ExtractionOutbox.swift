@@ -34,31 +34,43 @@ public final class ExtractionOutbox: Service, Sendable {
         try await cancelWhenGracefulShutdown { try await self.deliverUntilStopped() }
     }
 
+    /// Keeps up to `concurrency` extractions in flight, topping up from the store as each one finishes (no batch
+    /// barrier: one slow article does not hold back the rest).
     private func deliverUntilStopped() async throws {
         var backoff = Duration.milliseconds(100)
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let batch = (try? await store.pending(limit: 256)) ?? []
-            if batch.isEmpty {
-                await sleep(upTo: .seconds(1))
-                continue
-            }
-            let failures = await withTaskGroup(of: Bool.self) { group in
-                var failures = 0
-                var iterator = batch.makeIterator()
-                for _ in 0..<concurrency { if let a = iterator.next() { group.addTask { await self.deliver(a) } } }
-                while let ok = await group.next() {
-                    if !ok { failures += 1 }
-                    if let a = iterator.next() { group.addTask { await self.deliver(a) } }
+        await withTaskGroup(of: (String, Bool).self) { group in
+            var inFlight = Set<String>()
+            // Articles are taken in seq order from `cursor`; it goes back to the start when nothing newer waits,
+            // which is when failed ones are retried.
+            var cursor: UInt64 = 0
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                if inFlight.count <= concurrency / 2 {
+                    let waiting = (try? await store.pending(after: cursor, limit: concurrency - inFlight.count)) ?? []
+                    for article in waiting where !inFlight.contains(article.id) {
+                        inFlight.insert(article.id)
+                        group.addTask { (article.id, await self.deliver(article)) }
+                    }
+                    cursor = waiting.last?.seq ?? cursor
+                    if waiting.isEmpty, inFlight.isEmpty {
+                        if cursor > 0 {
+                            cursor = 0
+                            continue
+                        }
+                        await sleep(upTo: .seconds(1))
+                        continue
+                    }
                 }
-                return failures
+                guard let (id, ok) = await group.next() else { continue }
+                inFlight.remove(id)
+                if ok {
+                    backoff = .milliseconds(100)
+                } else {
+                    logger.warning("extraction failed; retrying", metadata: ["article": "\(id)", "backoff-ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(10))
+                }
             }
-            if failures == 0 {
-                backoff = .milliseconds(100)
-            } else {
-                logger.warning("extraction failed; retrying", metadata: ["failed": "\(failures)", "backoff-ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
-            }
+            group.cancelAll()
         }
     }
 

@@ -10,10 +10,15 @@ public struct IngestService: RPCService {
 
     let store: ArticleStore
     let outbox: ExtractionOutbox
+    /// See `ArticleStore.admit(maxBacklog:)`.
+    let maxBacklog: Int
 
-    public init(store: ArticleStore, outbox: ExtractionOutbox) {
+    public static let defaultMaxBacklog = 256
+
+    public init(store: ArticleStore, outbox: ExtractionOutbox, maxBacklog: Int = defaultMaxBacklog) {
         self.store = store
         self.outbox = outbox
+        self.maxBacklog = maxBacklog
     }
 
     public func register(on router: inout Router) {
@@ -87,6 +92,7 @@ public struct IngestService: RPCService {
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }
+        await store.admit(maxBacklog: maxBacklog)
         let response = try await store.accept(candidate)
         if response.outcome == .accepted { outbox.wake() }
         return response

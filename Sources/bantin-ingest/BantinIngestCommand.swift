@@ -17,6 +17,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "host:port of bantin-extract (env BANTIN_EXTRACT).")
     var extract = Environment.string("BANTIN_EXTRACT") ?? "127.0.0.1:7402"
 
+    @Option(help: "Articles waiting for extraction above which submitters are slowed while extraction keeps up (env BANTIN_MAX_BACKLOG); bounds how stale the change feed gets under bulk load.")
+    var maxBacklog = Int(Environment.string("BANTIN_MAX_BACKLOG") ?? "") ?? IngestService.defaultMaxBacklog
+
     func run() async throws {
         ServiceMain.bootstrapLogging()
         let logger = Logger(label: "bantin-ingest")
@@ -27,7 +30,7 @@ struct IngestCommand: AsyncParsableCommand {
         let extractor = try RPCClient(target: extract, configuration: ClientConfiguration(tls: tls, logger: logger))
         let outbox = ExtractionOutbox(store: store, extractor: extractor, logger: logger)
         try await ServiceMain.serve(name: "bantin-ingest", options: server, defaultPort: IngestService.defaultPort,
-                                    services: [IngestService(store: store, outbox: outbox)], background: [outbox]) {
+                                    services: [IngestService(store: store, outbox: outbox, maxBacklog: maxBacklog)], background: [outbox]) {
             // Frames may be larger than articles so that an oversized article reaches the store's size check and gets
             // a per-article INVALID_ARGUMENT instead of a GOAWAY that would end every call on the connection.
             $0.maxFrameSize = IngestService.maxFrameSize

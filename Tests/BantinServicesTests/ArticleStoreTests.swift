@@ -2,7 +2,9 @@ import BantinCore
 import BantinIngest
 import Foundation
 import NIOCore
+import NIOConcurrencyHelpers
 import Testing
+import BantinCorpus
 
 @Suite struct ArticleStoreTests {
     @Test func theFeedEntrySplicedFromStoredBytesEqualsTheMessageBuiltFieldByField() async throws {
@@ -35,6 +37,33 @@ import Testing
         #expect(parsed.stored?.article?.extractionStatus == .extracted)
         // Storing an extraction twice does not move the article in the feed.
         #expect(try await store.storeExtraction(articleID: accepted.articleID, extraction) == nil)
+        try await store.close()
+    }
+
+    @Test func admissionWaitsForABacklogOnlyWhileExtractionKeepsUp() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let generator = CorpusGenerator(seed: 5)
+        var ids: [String] = []
+        for index in 0..<3 {
+            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
+        }
+        // Three waiting and no extraction ever stored (extract down): nobody is held back.
+        await store.admit(maxBacklog: 2)
+
+        // Extraction under way and the backlog at the limit: admission waits for the next extraction.
+        try await store.storeExtraction(articleID: ids[0], Extraction())
+        let admitted = NIOLockedValueBox(false)
+        let waiter = Task {
+            await store.admit(maxBacklog: 2)
+            admitted.withLockedValue { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!admitted.withLockedValue { $0 })
+        try await store.storeExtraction(articleID: ids[1], Extraction())
+        await waiter.value
+        #expect(admitted.withLockedValue { $0 })
         try await store.close()
     }
 }

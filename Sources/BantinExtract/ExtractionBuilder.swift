@@ -122,6 +122,17 @@ struct ExtractionBuilder {
         }
     }
 
+    /// A place known without a mention of its own (the article's province): added once, with no span.
+    mutating func place(name: String, current: String, level: String) {
+        let id = Self.entityID(.location, name)
+        guard entities[id] == nil else { return }
+        var entity = Entity(id: id, type: .location, name: name)
+        entity.province = current
+        entity.adminLevel = level
+        entities[id] = entity
+        entityOrder.append(id)
+    }
+
     /// The article's main event, named by its headline: a working session, conference, signing, survey.
     mutating func mainEvent(title: String, province: String) {
         let lower = title.lowercased()

@@ -92,6 +92,11 @@ public struct Extractor: Sendable {
         dates(scanner, publishedAt: publishedAt, into: &builder)
         builder.linkRoles()
         builder.mainEvent(title: String(text.prefix { $0 != "\n" }), province: articleProvince)
+        // The event's place is an entity even when the province is only named inside organizations
+        // ("Ban Tuyên giáo Tỉnh ủy Bắc Kạn"), so that queries can filter on it, by old or current name.
+        if let province = lexicon.province(named: articleProvince) {
+            builder.place(name: province.name, current: province.current, level: province.level)
+        }
         var extraction = builder.finish()
         extraction.extractorVersion = Self.version
         return extraction

@@ -53,7 +53,8 @@ public struct ArticleCleaner: Sendable {
         var seen = Set<String>()
         for block in blocks {
             if Self.isFurniture(block) { continue }
-            if out.publishedAt.isEmpty, remaining.isEmpty, let published = Self.publicationHeader(block) {
+            // The publication line sits just before or just after the headline.
+            if out.publishedAt.isEmpty, remaining.count <= 1, let published = Self.publicationHeader(block) {
                 out.publishedAt = published
                 continue
             }

@@ -1,5 +1,6 @@
 import BantinCore
 import BantinRPC
+import Foundation
 
 /// bantin-query's RPC service, answering from the replica's `SearchIndex`.
 public struct QueryService: RPCService {
@@ -8,26 +9,70 @@ public struct QueryService: RPCService {
 
     public init(index: SearchIndex) { self.index = index }
 
+    static let facetNames: Set<String> = ["province", "year", "person", "organization", "document"]
+
+    /// Search: the query string (docs/QUERY.md) plus the request's own filters, one page at a time.
+    func search(_ request: SearchRequest) throws -> SearchResponse {
+        guard request.query.utf8.count <= 1024 else {
+            throw RPCError(.invalidArgument, "the query is \(request.query.utf8.count) bytes; the limit is 1024")
+        }
+        var query: SearchQuery
+        do {
+            query = try SearchQuery(parsing: request.query)
+        } catch {
+            throw RPCError(.invalidArgument, "query: \(error.description) (syntax: docs/QUERY.md)")
+        }
+        if !request.province.isEmpty { query.provinces.append(VietnameseText.fold(request.province)) }
+        if !request.dateFrom.isEmpty { query.dateFrom = request.dateFrom }
+        if !request.dateTo.isEmpty { query.dateTo = request.dateTo }
+        query.entityIDs += request.entityIDs
+        if !request.sort.isEmpty {
+            guard let sort = SearchQuery.Sort(rawValue: request.sort) else {
+                throw RPCError(.invalidArgument, "sort '\(request.sort)': use relevance or date")
+            }
+            query.sort = sort
+        }
+        guard !query.clauses.isEmpty || !query.provinces.isEmpty || !query.entityIDs.isEmpty || !query.dateFrom.isEmpty
+                || !query.dateTo.isEmpty || !query.entityTypes.isEmpty else {
+            throw RPCError(.invalidArgument, "the query is empty: give words, a phrase or a filter (docs/QUERY.md)")
+        }
+        if let unknown = request.facets.first(where: { !Self.facetNames.contains($0) }) {
+            throw RPCError(.invalidArgument, "no facet '\(unknown)'; facets are \(Self.facetNames.sorted().joined(separator: ", "))")
+        }
+        let limit = request.limit == 0 ? 10 : Int(min(request.limit, 100))
+        var offset = 0
+        var documents: Int?
+        if !request.cursor.isEmpty {
+            guard let cursor = Cursor(request.cursor) else {
+                throw RPCError(.invalidArgument, "the cursor is not one this service issued; pass next_cursor from the previous page unchanged")
+            }
+            offset = cursor.offset
+            documents = cursor.documents
+        }
+        let result = index.search(query, offset: offset, limit: limit, documents: documents, facets: request.facets)
+        let phrases = query.clauses.flatMap { $0 }.map(\.terms)
+        var response = SearchResponse()
+        response.total = UInt64(result.total)
+        response.facets = result.facets
+        response.hits = result.hits.map { hit in
+            var h = SearchHit()
+            h.articleID = hit.article.id
+            h.title = hit.article.title
+            h.score = hit.score
+            (h.snippet, h.highlights) = Snippets.make(body: SearchIndex.body(of: hit.article), phrases: phrases)
+            h.publishedAt = hit.article.publishedAt
+            h.province = hit.provinceName
+            return h
+        }
+        if offset + limit < result.total {
+            response.nextCursor = Cursor(documents: result.documents, offset: offset + limit).encoded
+        }
+        return response
+    }
+
     public func register(on router: inout Router) {
         router.unary(QueryAPI.search, runsOnEventLoop: false) { request, _ in
-            let query = request.query.trimmingCharacters(in: .whitespaces)
-            guard !query.isEmpty else { throw RPCError(.invalidArgument, "the query is empty") }
-            guard query.utf8.count <= 1024 else { throw RPCError(.invalidArgument, "the query is \(query.utf8.count) bytes; the limit is 1024") }
-            let limit = request.limit == 0 ? 10 : Int(min(request.limit, 100))
-            let (hits, total) = index.search(query, limit: limit)
-            var response = SearchResponse()
-            response.total = UInt64(total)
-            response.hits = hits.map { hit in
-                var h = SearchHit()
-                h.articleID = hit.article.id
-                h.title = hit.article.title
-                h.score = hit.score
-                h.snippet = String(hit.article.lead.prefix(200))
-                h.publishedAt = hit.article.publishedAt
-                h.province = hit.article.province
-                return h
-            }
-            return response
+            try search(request)
         }
         router.unary(QueryAPI.getArticle) { request, _ in
             guard let article = index.article(id: request.articleID) else {
@@ -49,4 +94,26 @@ public struct QueryService: RPCService {
         }
         router.unary(QueryAPI.stats) { _, _ in index.stats }
     }
+}
+
+/// Where the next page starts: the collection prefix the ranking was made over, and how many hits came before.
+/// Opaque to clients ("v1:<documents>:<offset>" in base64).
+struct Cursor: Equatable {
+    var documents: Int
+    var offset: Int
+
+    init(documents: Int, offset: Int) {
+        self.documents = documents
+        self.offset = offset
+    }
+
+    init?(_ encoded: String) {
+        guard let data = Data(base64Encoded: encoded) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: ":")
+        guard parts.count == 3, parts[0] == "v1", let documents = Int(parts[1]), let offset = Int(parts[2]),
+              documents > 0, offset >= 0 else { return nil }
+        self.init(documents: documents, offset: offset)
+    }
+
+    var encoded: String { Data("v1:\(documents):\(offset)".utf8).base64EncodedString() }
 }

@@ -19,7 +19,16 @@ public final class SearchIndex: Sendable {
         var articleIndex: [String: Int] = [:]
         var postings: [String: [Posting]] = [:]
         var lengths: [Int32] = []
-        var totalLength: Int = 0
+        /// lengthsBefore[d]: the summed lengths of documents 0..<d, so that BM25's statistics can be taken over any
+        /// prefix of the collection (see `search`: a cursor pins the prefix its ranking was made from).
+        var lengthsBefore: [Int] = [0]
+        var titleLengths: [Int32] = []
+        /// Per document, for filters and facets: folded province names (as filed and current), the province to
+        /// show, the date (ISO, or ""), and the entity ids mentioned.
+        var provinceKeys: [[String]] = []
+        var provinceNames: [String] = []
+        var dates: [String] = []
+        var documentEntities: [[String]] = []
         var entities: [String: Entity] = [:]
         var entityArticles: [String: [Int]] = [:]
         var entityRoles: [String: [Role]] = [:]
@@ -62,19 +71,32 @@ public final class SearchIndex: Sendable {
             s.articleIndex[article.id] = doc
             var positions: [String: (positions: [Int32], title: Bool)] = [:]
             var position: Int32 = 0
-            for (field, isTitle) in [(article.title, true), ((article.paragraphs + article.captions).joined(separator: "\n"), false)] {
+            for (field, isTitle) in [(article.title, true), (Self.body(of: article), false)] {
                 for token in VietnameseText.tokens(VietnameseText.fold(field)) {
                     positions[String(token.text), default: ([], false)].positions.append(position)
                     if isTitle { positions[String(token.text)]!.title = true }
                     position += 1
                 }
+                if isTitle { s.titleLengths.append(position) }
                 position += 8  // no phrase spans the title/body boundary
             }
             for (term, entry) in positions {
                 s.postings[term, default: []].append(Posting(document: Int32(doc), positions: entry.positions, inTitle: entry.title))
             }
             s.lengths.append(position)
-            s.totalLength += Int(position)
+            s.lengthsBefore.append(s.lengthsBefore[doc] + Int(position))
+            let extraction = stored.extraction ?? Extraction()
+            // The article's province: the main event's place, else the province-level place mentioned most.
+            let mentionCounts = extraction.mentions.reduce(into: [String: Int]()) { $0[$1.entityID, default: 0] += 1 }
+            let located = extraction.events.first.flatMap { event in extraction.entities.first { $0.id == event.locationID } }
+                ?? extraction.entities.filter { $0.type == .location && !$0.province.isEmpty }
+                    .max { (mentionCounts[$0.id] ?? 0, $1.id) < (mentionCounts[$1.id] ?? 0, $0.id) }
+            let provinceName = article.province.isEmpty ? located?.name ?? "" : article.province
+            s.provinceNames.append(provinceName)
+            s.provinceKeys.append(Array(Set([provinceName, located?.name ?? "", located?.province ?? ""].filter { !$0.isEmpty }.map(VietnameseText.fold))))
+            let date = article.publishedAt.isEmpty ? extraction.events.first?.date ?? "" : article.publishedAt
+            s.dates.append(date.first?.isNumber == true ? String(date.prefix(10)) : "")
+            s.documentEntities.append(Array(Set(extraction.entities.map(\.id))))
             if let extraction = stored.extraction {
                 for entity in extraction.entities {
                     if s.entities[entity.id] == nil { s.entities[entity.id] = entity } else {
@@ -96,52 +118,157 @@ public final class SearchIndex: Sendable {
             }
     }
 
+    /// The text searched besides the title: paragraphs, then captions.
+    static func body(of article: Article) -> String { (article.paragraphs + article.captions).joined(separator: "\n") }
+
     // MARK: queries
 
     public struct Hit: Sendable {
         public var article: Article
         public var score: Double
+        public var provinceName: String
+        /// The publication date, or the main event's when the page gave none (ISO, or "").
+        public var date: String
     }
 
-    /// BM25 (k1 1.2, b 0.75; title matches count three times) over folded syllables; every
-    /// query syllable must match (AND); articles containing the query as a phrase score double.
-    public func search(_ query: String, limit: Int) -> (hits: [Hit], total: Int) {
+    public struct Result: Sendable {
+        public var hits: [Hit]
+        public var total: Int
+        /// The prefix of the collection the ranking was computed over, for the next page's cursor.
+        public var documents: Int
+        public var facets: [Facet]
+    }
+
+    /// Ranks the articles matching `query` (and the request's filters, merged into it by the caller).
+    ///
+    /// BM25 (k1 1.2, b 0.75) over folded syllables, title matches counting three times; unquoted words that also
+    /// appear side by side, in order, score double; among the top 200, articles containing the query's words with
+    /// the query's own diacritics score a quarter more. Everything is computed over the first `documents`
+    /// articles only (all of them when nil), which makes a ranking repeatable: a cursor carries that number, so
+    /// page two is cut from the same ranking as page one however many articles arrived in between.
+    public func search(_ query: SearchQuery, offset: Int, limit: Int, documents: Int? = nil, facets: [String] = []) -> Result {
         let s = snapshot
-        let terms = VietnameseText.tokens(VietnameseText.fold(query)).map { String($0.text) }
-        guard !terms.isEmpty, !s.articles.isEmpty else { return ([], 0) }
-        var lists: [[Posting]] = []
-        for term in terms {
-            guard let list = s.postings[term] else { return ([], 0) }
-            lists.append(list)
-        }
-        // Intersect, shortest list first.
-        let order = lists.indices.sorted { lists[$0].count < lists[$1].count }
-        var candidates = Set(lists[order[0]].map(\.document))
-        for i in order.dropFirst() { candidates.formIntersection(lists[i].map(\.document)) }
-        let n = Double(s.articles.count)
-        let averageLength = Double(s.totalLength) / n
-        var scores: [Int32: Double] = [:]
-        var positionsByDoc: [Int32: [[Int32]]] = [:]
-        for list in lists {
-            let idf = log(1 + (n - Double(list.count) + 0.5) / (Double(list.count) + 0.5))
-            for posting in list where candidates.contains(posting.document) {
-                let tf = Double(posting.positions.count) * (posting.inTitle ? 3 : 1)
-                let length = Double(s.lengths[Int(posting.document)])
-                let score = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / averageLength))
-                scores[posting.document, default: 0] += score
-                positionsByDoc[posting.document, default: []].append(posting.positions)
+        let n = min(documents ?? s.articles.count, s.articles.count)
+        guard n > 0 else { return Result(hits: [], total: 0, documents: n, facets: []) }
+        let average = Double(s.lengthsBefore[n]) / Double(n)
+
+        func postings(_ term: String) -> ArraySlice<Posting> {
+            guard let list = s.postings[term] else { return [] }
+            // Postings are in document order: keep those below n.
+            var low = 0, high = list.count
+            while low < high {
+                let mid = (low + high) / 2
+                if list[mid].document < Int32(n) { low = mid + 1 } else { high = mid }
             }
+            return list[..<low]
         }
-        if terms.count > 1 {
-            for (doc, positionLists) in positionsByDoc where positionLists.count == terms.count {
-                let rest = positionLists.dropFirst().map(Set.init)
-                if positionLists[0].contains(where: { p in rest.enumerated().allSatisfy { $0.element.contains(p + Int32($0.offset) + 1) } }) {
-                    scores[doc]! *= 2
+        func bm25(_ tf: Double, documentFrequency: Int, document: Int32) -> Double {
+            let idf = log(1 + (Double(n) - Double(documentFrequency) + 0.5) / (Double(documentFrequency) + 0.5))
+            let length = Double(s.lengths[Int(document)])
+            return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
+        }
+        /// Documents matching one atom, with its score in each.
+        func evaluate(_ atom: SearchQuery.Atom) -> [Int32: Double] {
+            let lists = atom.terms.map(postings)
+            guard let first = lists.first, !lists.contains(where: \.isEmpty) else { return [:] }
+            var scores: [Int32: Double] = [:]
+            if atom.terms.count == 1 {
+                for posting in first {
+                    let titleLength = s.titleLengths[Int(posting.document)]
+                    let inTitle = posting.positions.filter { $0 < titleLength }.count
+                    if atom.titleOnly, inTitle == 0 { continue }
+                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(posting.positions.count + inTitle * 2)
+                    scores[posting.document] = bm25(tf, documentFrequency: first.count, document: posting.document)
+                }
+                return scores
+            }
+            // A phrase: every syllable, adjacent and in order.
+            let byDocument = lists.dropFirst().map { Dictionary(uniqueKeysWithValues: $0.map { ($0.document, Set($0.positions)) }) }
+            for posting in first {
+                let rest = byDocument.map { $0[posting.document] }
+                guard !rest.contains(where: { $0 == nil }) else { continue }
+                let titleLength = s.titleLengths[Int(posting.document)]
+                let starts = posting.positions.filter { p in
+                    rest.enumerated().allSatisfy { $0.element!.contains(p + Int32($0.offset) + 1) } && (!atom.titleOnly || p < titleLength)
+                }
+                guard !starts.isEmpty else { continue }
+                let inTitle = starts.filter { $0 < titleLength }.count
+                let tf = Double(starts.count + inTitle * 2)
+                scores[posting.document] = lists.reduce(0) { $0 + bm25(tf, documentFrequency: $1.count, document: posting.document) }
+            }
+            return scores
+        }
+
+        // Clauses: intersect (smallest first); within a clause, any atom.
+        var matched: [Int32: Double]?
+        let clauseScores = query.clauses.map { clause in
+            clause.map(evaluate).reduce(into: [Int32: Double]()) { union, atomScores in union.merge(atomScores, uniquingKeysWith: +) }
+        }.sorted { $0.count < $1.count }
+        for scores in clauseScores {
+            if let current = matched {
+                matched = current.filter { scores[$0.key] != nil }.reduce(into: [:]) { $0[$1.key] = $1.value + scores[$1.key]! }
+            } else {
+                matched = scores
+            }
+            if matched!.isEmpty { break }
+        }
+        var results = matched ?? Dictionary(uniqueKeysWithValues: (0..<Int32(n)).map { ($0, 0.0) })
+        for atom in query.excluded { for document in evaluate(atom).keys { results[document] = nil } }
+        let wantedEntities = Set(query.entityIDs)
+        results = results.filter { document, _ in
+            let d = Int(document)
+            if !query.provinces.isEmpty, !query.provinces.contains(where: s.provinceKeys[d].contains) { return false }
+            if !query.dateFrom.isEmpty, s.dates[d].isEmpty || s.dates[d] < query.dateFrom { return false }
+            if !query.dateTo.isEmpty, s.dates[d].isEmpty || (s.dates[d] > query.dateTo && !s.dates[d].hasPrefix(query.dateTo)) { return false }
+            if !wantedEntities.isEmpty, !wantedEntities.isSubset(of: s.documentEntities[d]) { return false }
+            if !query.entityTypes.isEmpty,
+               !s.documentEntities[d].contains(where: { id in query.entityTypes.contains { $0 == s.entities[id]?.type } }) { return false }
+            return true
+        }
+
+        // Side-by-side bonus for unquoted words.
+        let plain = query.clauses.compactMap { $0.count == 1 && !$0[0].isPhrase && !$0[0].titleOnly ? $0[0] : nil }
+        if plain.count > 1 {
+            let sequence = SearchQuery.Atom(terms: plain.flatMap(\.terms), exact: plain.flatMap(\.exact), isPhrase: true)
+            for document in evaluate(sequence).keys where results[document] != nil { results[document]! *= 2 }
+        }
+        var ranked = results.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        // Exact diacritics first, among the best.
+        let atoms = query.clauses.flatMap { $0 }
+        if atoms.contains(where: { $0.exact != $0.terms }) {
+            let top = min(200, ranked.count)
+            for k in 0..<top {
+                let article = s.articles[Int(ranked[k].key)]
+                let text = (article.title + "\n" + Self.body(of: article)).lowercased()
+                if atoms.allSatisfy({ atom in text.contains(atom.exact.joined(separator: " ")) }) { ranked[k].value *= 1.25 }
+            }
+            ranked[..<top].sort { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        }
+        if query.sort == .date {
+            ranked.sort { (s.dates[Int($0.key)], $0.key) > (s.dates[Int($1.key)], $1.key) }
+        }
+        let page = ranked.dropFirst(offset).prefix(limit)
+        let hits = page.map { Hit(article: s.articles[Int($0.key)], score: $0.value, provinceName: s.provinceNames[Int($0.key)], date: s.dates[Int($0.key)]) }
+        return Result(hits: hits, total: ranked.count, documents: n, facets: Self.facets(facets, over: ranked.map(\.key), in: s))
+    }
+
+    /// Counts over every match, top 10 values per facet.
+    static func facets(_ names: [String], over documents: [Int32], in s: Snapshot) -> [Facet] {
+        names.map { name in
+            var counts: [String: Int] = [:]
+            for document in documents {
+                let d = Int(document)
+                switch name {
+                case "province": if !s.provinceNames[d].isEmpty { counts[s.provinceNames[d], default: 0] += 1 }
+                case "year": if s.dates[d].count >= 4 { counts[String(s.dates[d].prefix(4)), default: 0] += 1 }
+                default:
+                    let type: EntityType? = switch name { case "person": .person; case "organization": .organization; case "document": .document; default: nil }
+                    for id in s.documentEntities[d] where s.entities[id]?.type == type { counts[id, default: 0] += 1 }
                 }
             }
+            let top = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10)
+            return Facet(name: name, counts: top.map { FacetCount(value: $0.key, count: UInt32($0.value), label: s.entities[$0.key]?.name ?? "") })
         }
-        let ranked = scores.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-        return (ranked.prefix(limit).map { Hit(article: s.articles[Int($0.key)], score: $0.value) }, ranked.count)
     }
 
     public func article(id: String) -> Article? {

@@ -182,12 +182,23 @@ func json(_ s: String) -> String {
 
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Search the articles a query replica holds (diacritics optional: \"tap chi cong san\").")
+        abstract: "Search the articles a query replica holds (diacritics optional: \"tap chi cong san\").",
+        discussion: """
+            Syntax (docs/QUERY.md): words (all required), "quoted phrases", OR, -excluded, title:word, and filters \
+            province:"Bắc Kạn" from:2023-06 to:2023 entity:ID type:person sort:date. Quote the whole query for \
+            your shell: bantin search '"thông tin đối ngoại" province:"Lạng Sơn"'.
+            """)
 
-    @Argument(help: "Words to find (all of them).")
+    @Argument(help: "The query (its words may be given as separate arguments).")
     var query: [String]
-    @Option(help: "Hits to show.")
+    @Option(help: "Hits per page.")
     var limit: UInt32 = 10
+    @Option(help: "relevance or date.")
+    var sort: String?
+    @Option(name: .customLong("facet"), help: "Count matches per province, year, person, organization or document (repeatable).")
+    var facets: [String] = []
+    @Option(help: "Next page: the cursor printed under the previous one.")
+    var cursor: String?
     @Flag(help: "Print the response as JSON.")
     var json = false
     @OptionGroup var services: ServiceAddresses
@@ -195,7 +206,11 @@ struct Search: AsyncParsableCommand {
 
     func run() async throws {
         let client = try makeClient(services.query, tls)
-        let response = try await client.unary(QueryAPI.search, SearchRequest(query: query.joined(separator: " "), limit: limit))
+        var request = SearchRequest(query: query.joined(separator: " "), limit: limit)
+        request.sort = sort ?? ""
+        request.facets = facets
+        request.cursor = cursor ?? ""
+        let response = try await client.unary(QueryAPI.search, request)
         await client.close()
         if json {
             print(JSONMessageCodec.encode(response.dynamic))
@@ -203,8 +218,23 @@ struct Search: AsyncParsableCommand {
         }
         print("\(response.total) article(s) match")
         for hit in response.hits {
-            print(String(format: "%7.2f  %@  %@", hit.score, hit.articleID, hit.title))
+            print(String(format: "%7.2f  %@  %@  %@", hit.score, hit.articleID, String(hit.publishedAt.prefix(10)), hit.title))
+            if !hit.snippet.isEmpty { print("         " + marked(hit.snippet, hit.highlights)) }
         }
+        for facet in response.facets {
+            print("\(facet.name): " + facet.counts.map { "\($0.label.isEmpty ? $0.value : $0.label) (\($0.count))" }.joined(separator: ", "))
+        }
+        if !response.nextCursor.isEmpty { print("more: --cursor \(response.nextCursor)") }
+    }
+
+    /// The snippet with its highlighted words in [brackets].
+    func marked(_ snippet: String, _ highlights: [Highlight]) -> String {
+        var bytes = Array(snippet.utf8)
+        for span in highlights.compactMap(\.span).sorted(by: { $0.start > $1.start }) where Int(span.end) <= bytes.count {
+            bytes.insert(UInt8(ascii: "]"), at: Int(span.end))
+            bytes.insert(UInt8(ascii: "["), at: Int(span.start))
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

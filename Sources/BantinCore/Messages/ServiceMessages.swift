@@ -162,6 +162,8 @@ public struct SearchRequest: ProtoStruct, Equatable {
     public var entityIDs: [String] = []
     public var limit: UInt32 = 0
     public var cursor = ""
+    public var sort = ""
+    public var facets: [String] = []
 
     public init() {}
     public init(query: String, limit: UInt32 = 10) {
@@ -172,7 +174,7 @@ public struct SearchRequest: ProtoStruct, Equatable {
     public static let protoFields: [ProtoField<SearchRequest>] = [
         .string("query", \.query), .string("province", \.province), .string("date_from", \.dateFrom),
         .string("date_to", \.dateTo), .strings("entity_ids", \.entityIDs), .uint32("limit", \.limit),
-        .string("cursor", \.cursor),
+        .string("cursor", \.cursor), .string("sort", \.sort), .strings("facets", \.facets),
     ]
 }
 
@@ -182,6 +184,7 @@ public struct SearchHit: ProtoStruct, Equatable {
     public var title = ""
     public var score: Double = 0
     public var snippet = ""
+    public var highlights: [Highlight] = []
     public var publishedAt = ""
     public var province = ""
 
@@ -189,8 +192,51 @@ public struct SearchHit: ProtoStruct, Equatable {
 
     public static let protoFields: [ProtoField<SearchHit>] = [
         .string("article_id", \.articleID), .string("title", \.title), .double("score", \.score),
-        .string("snippet", \.snippet), .string("published_at", \.publishedAt), .string("province", \.province),
+        .string("snippet", \.snippet), .messages("highlights", \.highlights), .string("published_at", \.publishedAt),
+        .string("province", \.province),
     ]
+}
+
+public struct Highlight: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.Highlight")
+    public var span: Span? = nil
+
+    public init() {}
+    public init(span: Span) { self.span = span }
+
+    public static let protoFields: [ProtoField<Highlight>] = [.message("span", \.span)]
+}
+
+public struct FacetCount: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.FacetCount")
+    public var value = ""
+    public var count: UInt32 = 0
+    public var label = ""
+
+    public init() {}
+    public init(value: String, count: UInt32, label: String = "") {
+        self.value = value
+        self.count = count
+        self.label = label
+    }
+
+    public static let protoFields: [ProtoField<FacetCount>] = [
+        .string("value", \.value), .uint32("count", \.count), .string("label", \.label),
+    ]
+}
+
+public struct Facet: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.Facet")
+    public var name = ""
+    public var counts: [FacetCount] = []
+
+    public init() {}
+    public init(name: String, counts: [FacetCount]) {
+        self.name = name
+        self.counts = counts
+    }
+
+    public static let protoFields: [ProtoField<Facet>] = [.string("name", \.name), .messages("counts", \.counts)]
 }
 
 public struct SearchResponse: ProtoStruct, Equatable {
@@ -198,11 +244,13 @@ public struct SearchResponse: ProtoStruct, Equatable {
     public var hits: [SearchHit] = []
     public var total: UInt64 = 0
     public var nextCursor = ""
+    public var facets: [Facet] = []
 
     public init() {}
 
     public static let protoFields: [ProtoField<SearchResponse>] = [
         .messages("hits", \.hits), .uint64("total", \.total), .string("next_cursor", \.nextCursor),
+        .messages("facets", \.facets),
     ]
 }
 

@@ -36,23 +36,50 @@ typedef struct Bantin__Query__V1__StatsResponse Bantin__Query__V1__StatsResponse
 
 /* --- messages --- */
 
+/*
+ * docs/QUERY.md describes the query syntax; the fields below are filters added to the query's own.
+ */
 struct  Bantin__Query__V1__SearchRequest
 {
   ProtobufCMessage base;
   char *query;
+  /*
+   * Province name, old or current ("Bắc Kạn" also finds articles filed under today's Thái Nguyên).
+   */
   char *province;
+  /*
+   * ISO dates (2023-06-27), inclusive, against the publication date.
+   */
   char *date_from;
   char *date_to;
+  /*
+   * Articles mentioning every one of these entities (ids as GetEntity takes them).
+   */
   size_t n_entity_ids;
   char **entity_ids;
   uint32_t limit;
+  /*
+   * next_cursor of the previous page: the same ranking, the next hits, however many articles arrived since.
+   */
   char *cursor;
+  /*
+   * "relevance" (default) or "date" (newest first).
+   */
+  char *sort;
+  /*
+   * Facets to count over every match: "province", "year", "person", "organization", "document".
+   */
+  size_t n_facets;
+  char **facets;
 };
 #define BANTIN__QUERY__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__search_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * A matched word in the snippet: UTF-8 byte offsets into SearchHit.snippet.
+ */
 struct  Bantin__Query__V1__Highlight
 {
   ProtobufCMessage base;
@@ -83,12 +110,19 @@ struct  Bantin__Query__V1__SearchHit
 struct  Bantin__Query__V1__FacetCount
 {
   ProtobufCMessage base;
+  /*
+   * What a filter takes: a province name, a year, an entity id.
+   */
   char *value;
   uint32_t count;
+  /*
+   * For display: the entity's name (empty when it is `value`).
+   */
+  char *label;
 };
 #define BANTIN__QUERY__V1__FACET_COUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__facet_count__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Bantin__Query__V1__Facet

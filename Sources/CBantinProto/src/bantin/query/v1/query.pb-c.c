@@ -592,7 +592,7 @@ void   bantin__query__v1__stats_response__free_unpacked
   assert(message->base.descriptor == &bantin__query__v1__stats_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor bantin__query__v1__search_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor bantin__query__v1__search_request__field_descriptors[9] =
 {
   {
     "query",
@@ -678,20 +678,46 @@ static const ProtobufCFieldDescriptor bantin__query__v1__search_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sort",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__SearchRequest, sort),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "facets",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bantin__Query__V1__SearchRequest, n_facets),
+    offsetof(Bantin__Query__V1__SearchRequest, facets),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__query__v1__search_request__field_indices_by_name[] = {
   6,   /* field[6] = cursor */
   2,   /* field[2] = date_from */
   3,   /* field[3] = date_to */
   4,   /* field[4] = entity_ids */
+  8,   /* field[8] = facets */
   5,   /* field[5] = limit */
   1,   /* field[1] = province */
   0,   /* field[0] = query */
+  7,   /* field[7] = sort */
 };
 static const ProtobufCIntRange bantin__query__v1__search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor bantin__query__v1__search_request__descriptor =
 {
@@ -701,7 +727,7 @@ const ProtobufCMessageDescriptor bantin__query__v1__search_request__descriptor =
   "Bantin__Query__V1__SearchRequest",
   "bantin.query.v1",
   sizeof(Bantin__Query__V1__SearchRequest),
-  7,
+  9,
   bantin__query__v1__search_request__field_descriptors,
   bantin__query__v1__search_request__field_indices_by_name,
   1,  bantin__query__v1__search_request__number_ranges,
@@ -862,7 +888,7 @@ const ProtobufCMessageDescriptor bantin__query__v1__search_hit__descriptor =
   (ProtobufCMessageInit) bantin__query__v1__search_hit__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bantin__query__v1__facet_count__field_descriptors[2] =
+static const ProtobufCFieldDescriptor bantin__query__v1__facet_count__field_descriptors[3] =
 {
   {
     "value",
@@ -888,15 +914,28 @@ static const ProtobufCFieldDescriptor bantin__query__v1__facet_count__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "label",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__FacetCount, label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__query__v1__facet_count__field_indices_by_name[] = {
   1,   /* field[1] = count */
+  2,   /* field[2] = label */
   0,   /* field[0] = value */
 };
 static const ProtobufCIntRange bantin__query__v1__facet_count__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor bantin__query__v1__facet_count__descriptor =
 {
@@ -906,7 +945,7 @@ const ProtobufCMessageDescriptor bantin__query__v1__facet_count__descriptor =
   "Bantin__Query__V1__FacetCount",
   "bantin.query.v1",
   sizeof(Bantin__Query__V1__FacetCount),
-  2,
+  3,
   bantin__query__v1__facet_count__field_descriptors,
   bantin__query__v1__facet_count__field_indices_by_name,
   1,  bantin__query__v1__facet_count__number_ranges,

@@ -1,0 +1,50 @@
+import BantinCore
+
+/// The stretch of an article's body that shows why it matched, with the matched words marked.
+public enum Snippets {
+    public static let length = 240
+
+    /// About `length` bytes of `body` around the first place where most of the query's words occur together,
+    /// cut at word boundaries; highlights are UTF-8 byte ranges into the returned snippet. A phrase (several
+    /// folded syllables) is highlighted only where its syllables stand together, in order.
+    public static func make(body: String, phrases: [[String]]) -> (snippet: String, highlights: [Highlight]) {
+        let utf8 = Array(body.utf8)
+        let tokens = VietnameseText.tokens(body)
+        guard !tokens.isEmpty else { return ("", []) }
+        let folded = tokens.map { VietnameseText.fold(String($0.text)) }
+        var marked = [Bool](repeating: false, count: tokens.count)
+        for phrase in phrases where !phrase.isEmpty {
+            for start in folded.indices where start + phrase.count <= folded.count && folded[start] == phrase[0] {
+                if phrase.indices.allSatisfy({ folded[start + $0] == phrase[$0] }) {
+                    for k in start..<(start + phrase.count) { marked[k] = true }
+                }
+            }
+        }
+        let hits = tokens.indices.filter { marked[$0] }
+        // The window (by bytes) holding the most distinct matched words; the first such window wins.
+        var bestStart = 0, bestScore = -1
+        for first in hits {
+            let end = tokens[first].byteStart + length
+            let inside = Set(hits.filter { $0 >= first && tokens[$0].byteEnd <= end }.map { folded[$0] })
+            if inside.count > bestScore {
+                bestScore = inside.count
+                bestStart = first
+            }
+        }
+        // Start a few words before the first match, at a word boundary.
+        var startToken = hits.isEmpty ? 0 : bestStart
+        while startToken > 0, tokens[bestStart].byteStart - tokens[startToken - 1].byteStart < length / 4 { startToken -= 1 }
+        let start = tokens[startToken].byteStart
+        var endToken = startToken
+        while endToken + 1 < tokens.count, tokens[endToken + 1].byteEnd - start <= length { endToken += 1 }
+        let end = tokens[endToken].byteEnd
+        let prefix = startToken > 0 ? "… " : ""
+        let suffix = endToken + 1 < tokens.count ? " …" : ""
+        let snippet = prefix + String(decoding: utf8[start..<end], as: UTF8.self) + suffix
+        let offset = prefix.utf8.count - start
+        let highlights = hits.filter { $0 >= startToken && $0 <= endToken }.map { k in
+            Highlight(span: Span(start: UInt32(tokens[k].byteStart + offset), end: UInt32(tokens[k].byteEnd + offset)))
+        }
+        return (snippet, highlights)
+    }
+}

@@ -1,0 +1,134 @@
+import BantinCore
+import BantinCorpus
+import BantinExtract
+import BantinIngest
+import BantinQuery
+import Foundation
+import Testing
+
+@Suite struct QuerySyntaxTests {
+    @Test func wordsPhrasesOrExclusionFieldsAndFilters() throws {
+        let q = try SearchQuery(parsing: #"tuyên giáo "thông tin đối ngoại" a OR "b c" -"Hà Giang" -hội title:tạp province:"Bắc Kạn" from:2023-06 to:2023 entity:per:x type:person sort:date"#)
+        #expect(q.clauses.count == 5)
+        #expect(q.clauses[0].map(\.terms) == [["tuyen"]])
+        #expect(q.clauses[2].map(\.terms) == [["thong", "tin", "doi", "ngoai"]])
+        #expect(q.clauses[2][0].isPhrase && q.clauses[2][0].exact == ["thông", "tin", "đối", "ngoại"])
+        #expect(q.clauses[3].map(\.terms) == [["a"], ["b", "c"]])
+        #expect(q.clauses[4][0].titleOnly && q.clauses[4][0].terms == ["tap"])
+        #expect(q.excluded.map(\.terms) == [["ha", "giang"], ["hoi"]])
+        #expect(q.provinces == ["bac kan"])
+        #expect(q.dateFrom == "2023-06" && q.dateTo == "2023")
+        #expect(q.entityIDs == ["per:x"])
+        #expect(q.entityTypes == [.person])
+        #expect(q.sort == .date)
+    }
+
+    @Test func bothTonePlacementsAndNoDiacriticsGiveTheSameTerms() throws {
+        let a = try SearchQuery(parsing: "hoà bình"), b = try SearchQuery(parsing: "hòa bình"), c = try SearchQuery(parsing: "hoa binh")
+        #expect(a.clauses.map { $0.map(\.terms) } == c.clauses.map { $0.map(\.terms) })
+        #expect(a.clauses.map { $0.map(\.exact) } == b.clauses.map { $0.map(\.exact) })
+    }
+
+    @Test(arguments: [#""not closed"#, "OR a", "a OR", "type:planet", "sort:random", "from:yesterday", "province:"])
+    func malformedQueriesSayWhatIsWrong(_ text: String) {
+        #expect(throws: SearchQuery.ParseError.self) { try SearchQuery(parsing: text) }
+    }
+}
+
+@Suite struct SearchEngineTests {
+    /// The five seeds plus generated articles, prepared and extracted as the services do, in one index.
+    static func index(generated: Int = 60) throws -> (SearchIndex, [String]) {
+        let index = SearchIndex()
+        let extractor = Extractor()
+        var ids: [String] = []
+        let texts = try ServiceProcessesSeeds.load() + (0..<generated).map { CorpusGenerator(seed: 3).article($0).text }
+        var changes: [Change] = []
+        for (k, text) in texts.enumerated() {
+            let article = try ArticleStore.prepare(SubmitRequest(text: text)).article
+            var change = Change()
+            change.stored = StoredArticle(article: article, extraction: extractor.extract(text: article.text, publishedAt: article.publishedAt))
+            change.seq = UInt64(k + 1)
+            changes.append(change)
+            ids.append(article.id)
+        }
+        index.apply(changes)
+        return (index, ids)
+    }
+
+    static func search(_ index: SearchIndex, _ text: String, limit: Int = 100, facets: [String] = []) throws -> SearchIndex.Result {
+        index.search(try SearchQuery(parsing: text), offset: 0, limit: limit, facets: facets)
+    }
+
+    @Test func phrasesOrExclusionAndTitleNarrowAsDocumented() throws {
+        let (index, _) = try Self.index()
+        let words = try Self.search(index, "thông tin đối ngoại")
+        let phrase = try Self.search(index, #""thông tin đối ngoại""#)
+        #expect(phrase.total > 0 && phrase.total <= words.total)
+        let a = try Self.search(index, #""chuyển đổi số""#).total, b = try Self.search(index, #""giảm nghèo""#).total
+        let either = try Self.search(index, #""chuyển đổi số" OR "giảm nghèo""#).total
+        #expect(either >= max(a, b) && either <= a + b)
+        let without = try Self.search(index, #""chuyển đổi số" -"giảm nghèo""#).total
+        #expect(without == either - b)
+        let title = try Self.search(index, "title:tuyên")
+        #expect(title.hits.allSatisfy { VietnameseText.fold($0.article.title).contains("tuyen") })
+        #expect(try Self.search(index, #""tap chi cong san""#).hits.first.map { VietnameseText.fold($0.article.title).contains("tap chi cong san") } == true)
+    }
+
+    @Test func provinceFilterMatchesTheOldAndTheCurrentProvince() throws {
+        let (index, _) = try Self.index(generated: 0)
+        let old = try Self.search(index, #"province:"Bắc Kạn""#)
+        let current = try Self.search(index, #"province:"Thái Nguyên""#)
+        #expect(old.total > 0)
+        #expect(Set(old.hits.map(\.article.id)).isSubset(of: Set(current.hits.map(\.article.id))))
+        #expect(try Self.search(index, #"province:"Cà Mau""#).total == 0)
+    }
+
+    @Test func dateFiltersAndSortByDate() throws {
+        let (index, _) = try Self.index()
+        let all = try Self.search(index, "sort:date from:2019")
+        let dates = all.hits.map(\.date)
+        #expect(all.total > 50 && !dates.contains(""))
+        #expect(dates == dates.sorted(by: >))
+        let in2021 = try Self.search(index, "from:2021 to:2021")
+        #expect(in2021.total > 0 && in2021.hits.allSatisfy { $0.date.hasPrefix("2021") })
+    }
+
+    @Test func aCursorKeepsTheRankingWhileArticlesArrive() throws {
+        let (index, _) = try Self.index()
+        let query = try SearchQuery(parsing: "tỉnh")
+        let first = index.search(query, offset: 0, limit: 10)
+        let all = index.search(query, offset: 0, limit: 1000)
+        // More articles arrive between the pages.
+        var change = Change()
+        change.stored = StoredArticle(article: try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 99).article(0).text)).article, extraction: Extraction())
+        change.seq = 1000
+        index.apply(change)
+        let second = index.search(query, offset: 10, limit: 10, documents: first.documents)
+        #expect((first.hits + second.hits).map(\.article.id) == all.hits.prefix(20).map(\.article.id))
+        #expect(index.search(query, offset: 0, limit: 1000).total == all.total + 1)
+    }
+
+    @Test func facetsCountEveryMatch() throws {
+        let (index, _) = try Self.index()
+        let result = try Self.search(index, "tỉnh", limit: 5, facets: ["province", "year", "person", "document"])
+        #expect(result.facets.map(\.name) == ["province", "year", "person", "document"])
+        let years = result.facets[1].counts
+        #expect(years.reduce(0) { $0 + Int($1.count) } <= result.total)
+        #expect(years.reduce(0) { $0 + Int($1.count) } > result.hits.count)
+        #expect(result.facets[2].counts.allSatisfy { $0.value.hasPrefix("per:") && !$0.label.isEmpty })
+    }
+}
+
+@Suite struct SnippetTests {
+    @Test func highlightsMarkTheMatchedWordsAndPhrasesOnlyWhereTheyStandTogether() {
+        let body = "Đồng chí phát biểu. " + String(repeating: "Nội dung khác của hội nghị. ", count: 20)
+            + "Ban Tuyên giáo phối hợp với Tạp chí Cộng sản trong công tác thông tin."
+        let (snippet, highlights) = Snippets.make(body: body, phrases: [["tap", "chi", "cong", "san"]])
+        let marked = highlights.compactMap(\.span).map { span in
+            String(decoding: Array(snippet.utf8)[Int(span.start)..<Int(span.end)], as: UTF8.self)
+        }
+        #expect(marked == ["Tạp", "chí", "Cộng", "sản"], "the lone 'chí' of 'Đồng chí' is not part of the phrase")
+        #expect(snippet.utf8.count <= Snippets.length + 8)
+        #expect(snippet.hasPrefix("… "))
+    }
+}

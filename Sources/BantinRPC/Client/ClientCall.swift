@@ -6,19 +6,23 @@ final class ClientCall: @unchecked Sendable {
     let id: UInt32
     let path: String
     let responses: InboundMessageQueue
-    let credit: SendCredit
+    /// Send credit for streamed requests; nil when the request side was complete at open (unary, server
+    /// streaming), which saves an object per such call.
+    private let sendCredit: SendCredit?
+    var credit: SendCredit { sendCredit! }
+    var streamsRequests: Bool { sendCredit != nil }
     let startedAt = NIODeadline.now()
     private unowned let connection: ClientConnectionHandler
     private let eventLoop: any EventLoop
     var deadlineTimer: Scheduled<Void>?
     private(set) var status: RPCError?
 
-    init(id: UInt32, path: String, connection: ClientConnectionHandler, eventLoop: any EventLoop) {
+    init(id: UInt32, path: String, streamsRequests: Bool, connection: ClientConnectionHandler, eventLoop: any EventLoop) {
         self.id = id
         self.path = path
         self.connection = connection
         self.eventLoop = eventLoop
-        self.credit = SendCredit(eventLoop: eventLoop)
+        self.sendCredit = streamsRequests ? SendCredit(eventLoop: eventLoop) : nil
         self.responses = InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
             connection.sendWindow(callID: id, credit: count)
         }
@@ -64,7 +68,7 @@ final class ClientCall: @unchecked Sendable {
         self.status = status
         deadlineTimer?.cancel()
         responses.finish(status.code == .ok ? nil : status)
-        credit.fail(status.code == .ok ? RPCError(.failedPrecondition, "call already completed") : status)
+        sendCredit?.fail(status.code == .ok ? RPCError(.failedPrecondition, "call already completed") : status)
         connection.callEnded(self, status: status)
     }
 

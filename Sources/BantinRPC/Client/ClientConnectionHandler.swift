@@ -53,6 +53,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         case .window:
             if let call = calls[frame.callID], let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) {
+                guard call.streamsRequests else { break }  // nothing to grant credit for
                 call.credit.add(Int(credit))
             }
         case .goAway:
@@ -101,7 +102,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         guard let context, !unusable else { throw RPCError(.unavailable, "connection to \(target) is closing") }
         let id = nextCallID
         nextCallID += 1
-        let call = ClientCall(id: id, path: path, connection: self, eventLoop: context.eventLoop)
+        let call = ClientCall(id: id, path: path, streamsRequests: !end, connection: self, eventLoop: context.eventLoop)
         calls[id] = call
         var metadata = metadata
         for interceptor in interceptors { interceptor.prepare(method: path, metadata: &metadata) }

@@ -7,8 +7,13 @@ final class ServerCall: @unchecked Sendable {
     let id: UInt32
     let route: Router.Route
     let context: ServerContext
-    let inbound: InboundMessageQueue
-    let credit: SendCredit
+    /// The client's messages, for methods where the client streams (unary and server-streaming calls take
+    /// their one request from `request`): nil otherwise, which saves two objects per unary call.
+    private let inboundQueue: InboundMessageQueue?
+    /// Send credit, for methods where the server streams.
+    private let sendCredit: SendCredit?
+    var inbound: InboundMessageQueue { inboundQueue! }
+    var credit: SendCredit { sendCredit! }
     let startedAt = NIODeadline.now()
     private unowned let connection: ServerConnectionHandler
     private let eventLoop: any EventLoop
@@ -26,10 +31,10 @@ final class ServerCall: @unchecked Sendable {
         self.context = context
         self.connection = connection
         self.eventLoop = eventLoop
-        self.credit = SendCredit(eventLoop: eventLoop)
-        self.inbound = InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
+        self.sendCredit = route.kind.serverStreams ? SendCredit(eventLoop: eventLoop) : nil
+        self.inboundQueue = route.kind.clientStreams ? InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
             connection.sendWindow(callID: id, credit: count)
-        }
+        } : nil
     }
 
     /// The request of a unary or server-streaming call; the task starts only once it is complete.
@@ -70,8 +75,8 @@ final class ServerCall: @unchecked Sendable {
         finished = true
         deadlineTimer?.cancel()
         task?.cancel()
-        inbound.finish(reason)
-        credit.fail(reason)
+        inboundQueue?.finish(reason)
+        sendCredit?.fail(reason)
         connection.callEnded(self, status: reason)
     }
 
@@ -81,8 +86,8 @@ final class ServerCall: @unchecked Sendable {
         finished = true
         deadlineTimer?.cancel()
         if status.code != .ok { task?.cancel() }
-        inbound.finish(status.code == .ok ? nil : status)
-        credit.fail(status)
+        inboundQueue?.finish(status.code == .ok ? nil : status)
+        sendCredit?.fail(status)
         let trailers = status.code == .ok && status.message.isEmpty && status.metadata.entries.isEmpty
             ? Self.okTrailers
             : CallTrailers(code: status.code, message: status.message, metadata: status.metadata).packed()

@@ -61,6 +61,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .cancel: calls[frame.callID]?.abandon(RPCError(.cancelled, "client cancelled the call"))
         case .window:
             if let call = calls[frame.callID], let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) {
+                guard call.route.kind.serverStreams else { break }  // nothing to grant credit for
                 call.credit.add(Int(credit))
             }
         case .goAway:

@@ -140,8 +140,8 @@ public struct ArticleCleaner: Sendable {
     }
 
     /// "Ngày 12/08/2022 16:53", "12/08/2022 16:53", "Cập nhật: 12/08/2022 16:53" → ISO 8601.
-    nonisolated(unsafe) static let mediaPlayerLine = regex(#"^\d{1,2}:\d{2}(:\d{2})?( / \d{1,2}:\d{2}(:\d{2})?)?$"#)
-    nonisolated(unsafe) static let publicationPattern = regex(#"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#)
+    static let mediaPlayerLine = regex(#"^\d{1,2}:\d{2}(:\d{2})?( / \d{1,2}:\d{2}(:\d{2})?)?$"#)
+    static let publicationPattern = regex(#"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#)
 
     static func publicationHeader(_ block: String) -> String? {
         guard block.utf8.count <= 64, let m = firstMatch(publicationPattern, in: block) else { return nil }
@@ -152,7 +152,7 @@ public struct ArticleCleaner: Sendable {
     }
 
     /// "Thứ hai, 27/01/2020", "Chủ nhật, 5/3/2023": the site's date line.
-    nonisolated(unsafe) static let siteDatePattern = regex(#"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#)
+    static let siteDatePattern = regex(#"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#)
 
     static func siteDateHeader(_ block: String) -> String? {
         guard block.utf8.count <= 48, let m = firstMatch(siteDatePattern, in: block), let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
@@ -195,7 +195,7 @@ public struct ArticleCleaner: Sendable {
     }
 
     /// "BBK -  Sáng 27/6, ..." → ("BBK", "Sáng 27/6, ..."); "LSO-Hôm nay ..." likewise.
-    nonisolated(unsafe) static let sourcePrefixPattern = regex(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#)
+    static let sourcePrefixPattern = regex(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#)
 
     static func splitSourcePrefix(_ paragraph: String) -> (String, String)? {
         guard let m = firstMatch(sourcePrefixPattern, in: String(paragraph.prefix(16))) else { return nil }

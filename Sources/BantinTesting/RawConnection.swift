@@ -36,15 +36,18 @@ public final class RawConnection: Sendable {
     }
 
     public func send(_ frames: Frame...) async throws {
-        for frame in frames { try await channel.write(frame) }
+        for frame in frames { channel.write(frame, promise: nil) }
         channel.flush()
     }
 
     /// Writes raw bytes below the frame encoder (still inside TLS).
     public func sendBytes(_ bytes: [UInt8]) async throws {
-        let encoderContext = try await channel.pipeline.context(handlerType: FrameEncoder.self).get()
         let buffer = ByteBuffer(bytes: bytes)
-        try await channel.eventLoop.submit { encoderContext.writeAndFlush(NIOAny(buffer), promise: nil) }.get()
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            let encoderContext = try channel.pipeline.syncOperations.context(handlerType: FrameEncoder.self)
+            encoderContext.writeAndFlush(NIOAny(buffer), promise: nil)
+        }.get()
     }
 
     /// Waits up to `timeout` for a frame matching `predicate`.

@@ -44,6 +44,9 @@ public final class SearchIndex: Sendable {
 
     var snapshot: Snapshot { current.withLockedValue { $0 } }
 
+    /// Swaps in a whole index (a loaded snapshot) at once.
+    func replace(with snapshot: Snapshot) { current.withLockedValue { $0 = snapshot } }
+
     public var appliedSeq: UInt64 { snapshot.appliedSeq }
 
     public func noteHead(_ head: UInt64) {

@@ -28,7 +28,7 @@ struct Up: AsyncParsableCommand {
         let specs: [(String, Int, [String: String])] = [
             ("bantin-extract", portList[1], [:]),
             ("bantin-ingest", portList[0], ["BANTIN_DATA": "\(data)/ingest", "BANTIN_EXTRACT": "127.0.0.1:\(portList[1])"]),
-            ("bantin-query", portList[2], ["BANTIN_INGEST": "127.0.0.1:\(portList[0])"]),
+            ("bantin-query", portList[2], ["BANTIN_INGEST": "127.0.0.1:\(portList[0])", "BANTIN_DATA": "\(data)/query"]),
         ]
         var children: [Process] = []
         for (name, port, extra) in specs {

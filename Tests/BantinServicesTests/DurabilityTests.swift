@@ -121,9 +121,10 @@ import Testing
         }
         try await sameAnswers(stored)
 
-        // A replica restarted with an empty memory catches up from the change feed, including what arrived while
-        // it was down.
+        // A replica restarted with an empty memory (its snapshot removed) catches up from the change feed,
+        // including what arrived while it was down.
         services.stop("query-2")
+        try FileManager.default.removeItem(atPath: "\(services.dataDirectory)/query-2/index.snapshot")
         let more = (300..<350).map { generator.article($0).text }
         let (moreReplies, _) = await Self.submitStream(ingest, more)
         #expect(moreReplies.count == 50)
@@ -138,6 +139,32 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(10))
         for replica in replicas { await replica.close() }
         for name in ["query", "query-2", "extract"] { services.stop(name) }
+    }
+
+    @Test func aRestartedReplicaServesFromItsSnapshotBeforeIngestIsBack() async throws {
+        let services = try ServiceProcesses()
+        for name in ["extract", "ingest", "query"] { try services.start(name) }
+        let ingest = try services.client("ingest")
+        let query = try services.client("query")
+        try await services.eventually("ingest up") { try await ingest.unary(HealthService.check, HealthCheckRequest()).status == .serving }
+        let (replies, _) = await Self.submitStream(ingest, try ServiceProcesses.seeds())
+        #expect(replies.count == 5)
+        try await services.eventually("query holds the seeds") { try await query.unary(QueryAPI.stats, StatsRequest()).articles == 5 }
+        let before = try await query.unary(QueryAPI.search, SearchRequest(query: "tap chi cong san", limit: 10))
+        // SIGTERM writes a final snapshot.
+        services.stop("query")
+        #expect(FileManager.default.fileExists(atPath: "\(services.dataDirectory)/query/index.snapshot"))
+        await ingest.close()
+        services.stop("ingest")
+        // With ingest gone, the restarted replica can only have its articles from the snapshot.
+        try services.start("query")
+        try await services.eventually("the replica is back with its five articles") {
+            try await query.unary(QueryAPI.stats, StatsRequest()).articles == 5
+        }
+        let after = try await query.unary(QueryAPI.search, SearchRequest(query: "tap chi cong san", limit: 10))
+        #expect(after == before)
+        await query.close()
+        for name in ["query", "extract"] { services.stop(name) }
     }
 }
 

@@ -132,3 +132,58 @@ import Testing
         #expect(snippet.hasPrefix("… "))
     }
 }
+
+@Suite struct IndexSnapshotTests {
+    static func temporaryPath() -> String { NSTemporaryDirectory() + "bantin-snapshot-\(UUID().uuidString)" }
+
+    @Test func aLoadedSnapshotAnswersExactlyAsTheIndexItWasTakenFrom() throws {
+        let (index, ids) = try SearchEngineTests.index()
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = try IndexSnapshot.write(index, to: path)
+        #expect(bytes > 0 && !FileManager.default.fileExists(atPath: path + ".tmp"))
+        let loaded = SearchIndex()
+        try IndexSnapshot.load(from: path, into: loaded)
+        #expect(loaded.stats == index.stats)
+        for text in ["tap chi cong san", #""thông tin đối ngoại""#, #"province:"Thái Nguyên""#, "tỉnh sort:date", "type:person from:2020"] {
+            let query = try SearchQuery(parsing: text)
+            let a = index.search(query, offset: 0, limit: 50, facets: ["province", "person"])
+            let b = loaded.search(query, offset: 0, limit: 50, facets: ["province", "person"])
+            #expect(a.hits.map(\.article) == b.hits.map(\.article), "\(text)")
+            #expect(a.hits.map(\.score) == b.hits.map(\.score), "\(text)")
+            #expect(a.facets == b.facets, "\(text)")
+        }
+        #expect(loaded.article(id: ids[0]) == index.article(id: ids[0]))
+        let person = try #require(index.entities(prefix: "nong thanh", type: .person, limit: 1).first)
+        #expect(loaded.entityPage(id: person.id) == index.entityPage(id: person.id))
+        // And it goes on taking changes where the original left off.
+        var change = Change()
+        change.stored = StoredArticle(article: try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 77).article(0).text)).article, extraction: Extraction())
+        change.seq = index.appliedSeq + 1
+        loaded.apply(change)
+        #expect(loaded.stats.articles == index.stats.articles + 1)
+    }
+
+    @Test func aDamagedTruncatedOrForeignFileIsRefusedWithItsReason() throws {
+        let (index, _) = try SearchEngineTests.index(generated: 5)
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try IndexSnapshot.write(index, to: path)
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        var flipped = good
+        flipped[flipped.count / 2] ^= 0x40
+        var otherVersion = good
+        otherVersion[8] = 9
+        let cases: [(Data, String)] = [
+            (flipped, "checksum"), (good.prefix(good.count - 10), "truncated"), (otherVersion, "version"),
+            (Data("not a snapshot at all".utf8), "not a Bantin index snapshot"),
+        ]
+        for (bytes, reason) in cases {
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let fresh = SearchIndex()
+            let error = #expect(throws: IndexSnapshot.Invalid.self) { try IndexSnapshot.load(from: path, into: fresh) }
+            #expect(error?.description.contains(reason) == true, "\(error?.description ?? "") should mention \(reason)")
+            #expect(fresh.stats.articles == 0, "nothing half-loaded")
+        }
+    }
+}

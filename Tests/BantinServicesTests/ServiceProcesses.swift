@@ -57,6 +57,7 @@ final class ServiceProcesses: @unchecked Sendable {
             break
         default:
             environment["BANTIN_INGEST"] = "127.0.0.1:\(port("ingest"))"
+            environment["BANTIN_DATA"] = "\(dataDirectory)/\(name)"
         }
         process.environment = environment
         // Logs go to a file: an inherited stdout would keep the test runner's pipe open.

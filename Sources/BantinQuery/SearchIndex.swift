@@ -70,7 +70,11 @@ public final class SearchIndex: Sendable {
             defer { s.appliedSeq = max(s.appliedSeq, change.seq) }
             guard s.articleIndex[article.id] == nil else { return }  // replayed: already applied
             let doc = s.articles.count
-            s.articles.append(article)
+            // The replica keeps the structure it searches and shows (title, lead, paragraphs, captions), not the
+            // whole normalized text again: that would double its memory and its snapshots. Get on ingest has it.
+            var kept = article
+            kept.text = ""
+            s.articles.append(kept)
             s.articleIndex[article.id] = doc
             var positions: [String: (positions: [Int32], title: Bool)] = [:]
             var position: Int32 = 0

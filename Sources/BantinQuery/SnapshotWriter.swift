@@ -1,6 +1,7 @@
 import BantinCore
 import Foundation
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// Writes the index to disk every `interval` when it has changed, and once more on graceful shutdown, so that a
@@ -10,12 +11,22 @@ public final class SnapshotWriter: Service, Sendable {
     let path: String
     let interval: Duration
     let logger: Logger
+    /// Snapshots are encoded on a thread of their own at a lower scheduling priority (nice 10): a write takes
+    /// seconds of CPU on a large index, and searches and the feed follower should keep their share meanwhile.
+    private let thread = NIOThreadPool(numberOfThreads: 1)
 
     public init(index: SearchIndex, path: String, interval: Duration, logger: Logger) {
         self.index = index
         self.path = path
         self.interval = interval
         self.logger = logger
+        thread.start()
+        thread.submit { _ in
+            #if os(Linux)
+            // On Linux the nice value belongs to the thread, and 0 names the calling one.
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            #endif
+        }
     }
 
     /// Loads the snapshot at `path` if there is a good one; logs and starts empty otherwise.
@@ -38,17 +49,18 @@ public final class SnapshotWriter: Service, Sendable {
         var written = index.appliedSeq
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            if index.appliedSeq != written { written = write() ?? written }
+            if index.appliedSeq != written { written = await write() ?? written }
         }
-        if index.appliedSeq != written { _ = write() }
+        if index.appliedSeq != written { _ = await write() }
+        try? await thread.shutdownGracefully()
     }
 
     /// Writes now; returns the applied seq written, nil on failure (logged: the next round tries again).
-    func write() -> UInt64? {
+    func write() async -> UInt64? {
         let seq = index.appliedSeq
         let started = ContinuousClock.now
         do {
-            let bytes = try IndexSnapshot.write(index, to: path)
+            let bytes = try await thread.runIfActive { [index, path] in try IndexSnapshot.write(index, to: path) }
             logger.info("snapshot written", metadata: ["path": "\(path)", "applied": "\(seq)", "bytes": "\(bytes)",
                                                        "duration": "\(ContinuousClock.now - started)"])
             return seq

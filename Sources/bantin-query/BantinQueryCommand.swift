@@ -19,7 +19,7 @@ struct QueryCommand: AsyncParsableCommand {
     var data = Environment.string("BANTIN_DATA") ?? "var/data/query"
 
     @Option(help: "Seconds between index snapshots, when the index changed (env BANTIN_SNAPSHOT_INTERVAL).")
-    var snapshotInterval = Int(Environment.string("BANTIN_SNAPSHOT_INTERVAL") ?? "") ?? 60
+    var snapshotInterval = Int(Environment.string("BANTIN_SNAPSHOT_INTERVAL") ?? "") ?? 300
 
     func run() async throws {
         ServiceMain.bootstrapLogging()

@@ -1,6 +1,5 @@
 import BantinCore
 import Foundation
-import NIOConcurrencyHelpers
 
 /// Rule- and lexicon-based extraction of persons, offices, organizations, places, documents,
 /// dates and the article's main event from Vietnamese news text. Spans are UTF-8 byte offsets

@@ -95,7 +95,6 @@ public struct Lexicon: Sendable {
     func isHonorific(_ token: TextToken) -> Bool { token.id >= 0 && isHonorific[Int(token.id)] }
 
     public func province(named name: String) -> Province? { provinces[Word(name)] }
-    func province(named name: Word) -> Province? { provinces[name] }
 
     /// Each province once (the units before and after 2025), in name order.
     public var allProvinces: [Province] {

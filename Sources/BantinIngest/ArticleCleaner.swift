@@ -190,7 +190,8 @@ public struct ArticleCleaner: Sendable {
         while let first = trimmed.first, first == UInt8(ascii: ".") || first == UInt8(ascii: " ") { trimmed.removeFirst() }
         // A single sentence (no full stop inside) that ends like a caption.
         guard !trimmed.contains(UInt8(ascii: ".")) else { return false }
-        if captionEndings.contains(where: { Array(trimmed).ends(with: $0) }) { return true }
+        let sentence = Array(trimmed)
+        if captionEndings.contains(where: sentence.ends) { return true }
         return block.utf8.count <= 300 && lower.containsBytes(Array("phát biểu".utf8)) && !lower.containsBytes(Array(", đồng chí".utf8))
     }
 

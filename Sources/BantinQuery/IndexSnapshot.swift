@@ -29,24 +29,24 @@ public enum IndexSnapshot {
     @discardableResult
     public static func write(_ index: SearchIndex, to path: String) throws -> Int {
         let payload = encode(index.snapshot)
-        var file = ByteBuffer()
-        file.reserveCapacity(payload.readableBytes + 24)
-        file.writeBytes(magic)
-        file.writeInteger(version, endianness: .little)
-        file.writeInteger(UInt64(payload.readableBytes), endianness: .little)
-        file.writeInteger(payload.withUnsafeReadableBytes { CRC32.checksum($0) }, endianness: .little)
-        var payloadCopy = payload
-        file.writeBuffer(&payloadCopy)
+        var header = ByteBuffer()
+        header.writeBytes(magic)
+        header.writeInteger(version, endianness: .little)
+        header.writeInteger(UInt64(payload.readableBytes), endianness: .little)
+        header.writeInteger(payload.withUnsafeReadableBytes { CRC32.checksum($0) }, endianness: .little)
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw Invalid(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        try file.readableBytesView.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                guard n > 0 else { throw Invalid(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-                offset += n
+        // Header, then the payload straight from its buffer (no concatenated copy of a file this size).
+        for part in [header, payload] {
+            try part.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    guard n > 0 else { throw Invalid(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+                    offset += n
+                }
             }
         }
         guard fsync(descriptor) == 0, rename(temporary, path) == 0 else {
@@ -54,7 +54,7 @@ public enum IndexSnapshot {
         }
         let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
         if directory >= 0 { fsync(directory); close(directory) }
-        return file.readableBytes
+        return header.readableBytes + payload.readableBytes
     }
 
     static func encode(_ s: SearchIndex.Snapshot) -> ByteBuffer {

@@ -147,37 +147,21 @@ struct ExtractFiles: ParsableCommand {
             }
             scalarAt[bytes.count] = scalars
             // Written by hand: JSONSerialization took twice as long as the extraction itself.
+            let q = JSONMessageCodec.quoted
             let mentions = extraction.mentions.compactMap { m -> String? in
                 guard let span = m.span else { return nil }
-                return "{\"type\":\(json(m.type.name)),\"text\":\(json(m.surface)),\"id\":\(json(m.entityID)),"
+                return "{\"type\":\(q(m.type.name)),\"text\":\(q(m.surface)),\"id\":\(q(m.entityID)),"
                     + "\"start\":\(scalarAt[Int(span.start)]),\"end\":\(scalarAt[Int(span.end)]),"
                     + "\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}"
             }
             let names = Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             let roles = extraction.roles.map { r in
-                "{\"person\":\(json(names[r.personID] ?? r.personID)),\"title\":\(json(r.title)),"
-                    + "\"organization\":\(json(names[r.organizationID] ?? r.organizationID))}"
+                "{\"person\":\(q(names[r.personID] ?? r.personID)),\"title\":\(q(r.title)),"
+                    + "\"organization\":\(q(names[r.organizationID] ?? r.organizationID))}"
             }
-            print("{\"file\":\(json(file)),\"entities\":[\(mentions.joined(separator: ","))],\"roles\":[\(roles.joined(separator: ","))]}")
+            print("{\"file\":\(q(file)),\"entities\":[\(mentions.joined(separator: ","))],\"roles\":[\(roles.joined(separator: ","))]}")
         }
     }
-}
-
-/// A JSON string literal holding `s`.
-func json(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 struct Search: AsyncParsableCommand {

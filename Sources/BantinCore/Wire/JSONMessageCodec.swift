@@ -183,7 +183,8 @@ public enum JSONMessageCodec {
         out += "\n" + String(repeating: "  ", count: indent)
     }
 
-    static func quoted(_ s: String) -> String {
+    /// A JSON string literal holding `s`.
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -17,9 +17,13 @@ deps:
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
+# The full log goes to var/test.log; on failure the recorded issues are repeated at the end, where a
+# CI log that keeps only its tail still shows them.
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	@mkdir -p var; set -o pipefail; swift test --skip-build $(SWIFT_BUILD_FLAGS) 2>&1 | tee var/test.log || { \
+		echo "== failed tests (full log: var/test.log) =="; \
+		grep -E -A6 "recorded an issue|: error:|failed after" var/test.log | grep -v "^--$$" | tail -60; exit 1; }
 
 # Regenerates Sources/CBantinProto from proto/ (a test fails when the committed copy is stale).
 proto: deps

@@ -91,8 +91,11 @@ struct SlowService: RPCService {
         let service = SlowService(sawCancellation: saw, started: NIOLockedValueBox(0))
         let server = try await TestServer.start(pki: try TestPKI(), services: [service])
         let client = try server.client()
+        // Connect first, so the deadline is spent on the call and not on a TLS handshake on a busy
+        // machine (where the call could expire before it is sent and the handler would never run).
+        _ = try await client.unary(HealthService.check, HealthCheckRequest())
         let error = await #expect(throws: RPCError.self) {
-            try await client.unary(SlowService.wait, EchoRequest(payload: [1], delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(100)))
+            try await client.unary(SlowService.wait, EchoRequest(payload: [1], delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(500)))
         }
         #expect(error?.code == .deadlineExceeded)
         try await waitUntil { saw.withLockedValue { $0 } }
@@ -131,7 +134,8 @@ struct SlowService: RPCService {
         let server = try await TestServer.start(pki: try TestPKI(), services: [service]) { $0.maxConcurrentCalls = 4 }
         let client = try server.client()
         let slow = (0..<4).map { _ in
-            Task { try await client.unary(SlowService.wait, EchoRequest(payload: [], delayMillis: 2_000)) }
+            // They never finish by themselves: the test cancels them.
+            Task { try await client.unary(SlowService.wait, EchoRequest(payload: [], delayMillis: 60_000)) }
         }
         try await waitUntil { started.withLockedValue { $0 } == 4 }
         let error = await #expect(throws: RPCError.self) { try await client.unary(SlowService.wait, EchoRequest(payload: [])) }

@@ -1,13 +1,15 @@
 # Bantin. `make test` and `make run` install what is missing (Debian), build and go.
 SHELL := /bin/bash
 APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config openssl
+# Only the tests need these: a headless browser renders `bantin load`'s HTML report.
+TEST_PACKAGES := chromium-headless-shell
 SWIFT_BUILD_FLAGS ?=
 PKI ?= var/pki
 
 .PHONY: deps build test run proto bench clean
 
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -19,6 +21,7 @@ build: deps
 
 # The full log goes to var/test.log; on failure the recorded issues are repeated at the end, where a
 # CI log that keeps only its tail still shows them.
+test: EXTRA_PACKAGES = $(TEST_PACKAGES)
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	@mkdir -p var; set -o pipefail; swift test --skip-build $(SWIFT_BUILD_FLAGS) 2>&1 | tee var/test.log || { \

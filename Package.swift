@@ -70,6 +70,11 @@ let package = Package(
         .target(name: "BantinQuery", dependencies: ["BantinCore", "BantinRPC"]),
         // Deterministic generated articles for tests and benchmarks (`bantin corpus`).
         .target(name: "BantinCorpus", dependencies: ["BantinExtract"]),
+        // Load generation for any method (`bantin load`): open and closed loop, HdrHistogram, reports.
+        .target(
+            name: "BantinLoad",
+            dependencies: ["BantinCore", "BantinRPC", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         // Shared test fixtures: PKI, servers started in-process or as child processes.
         .target(
             name: "BantinTesting",
@@ -94,6 +99,7 @@ let package = Package(
                 "BantinRPC",
                 "BantinExtract",
                 "BantinCorpus",
+                "BantinLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,6 +118,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "BantinLoadTests",
+            dependencies: ["BantinLoad", "BantinCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Ingest, extract and query as real child processes over mutual TLS with a real SQLite file.
         .testTarget(

@@ -6,14 +6,39 @@ import Foundation
 /// integers as strings (numbers accepted), enums by name (numbers accepted), bytes as base64.
 public enum JSONMessageCodec {
     public static func decode(_ json: String, as type: MessageType) throws(WireError) -> DynamicMessage {
-        let value: JSONValue
+        try message(from: try parse(json), type: type, path: type.name)
+    }
+
+    static func parse(_ json: String) throws(WireError) -> JSONValue {
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
+            return try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
         } catch {
             let reason = if case DecodingError.dataCorrupted(let context) = error { context.debugDescription } else { "\(error)" }
             throw WireError.json("request is not valid JSON: \(reason)")
         }
-        return try message(from: value, type: type, path: type.name)
+    }
+
+    /// Decodes a JSON object whose keys starting with "@" are directions to the caller rather than
+    /// fields (a `bantin load` request file's "@method" and "@weight"). `type` picks the message
+    /// type from those directions, which are returned beside the message as text.
+    public static func decode(
+        _ json: String, directed type: (_ directions: [String: String]) throws(WireError) -> MessageType
+    ) throws(WireError) -> (message: DynamicMessage, directions: [String: String]) {
+        guard case .object(var object) = try parse(json) else { throw WireError.json("expected a JSON object") }
+        var directions: [String: String] = [:]
+        for (key, value) in object where key.hasPrefix("@") {
+            object[key] = nil
+            switch value {
+            case .string(let s): directions[key] = s
+            case .int(let n): directions[key] = String(n)
+            case .uint(let n): directions[key] = String(n)
+            case .double(let d): directions[key] = String(d)
+            case .bool(let b): directions[key] = String(b)
+            default: throw WireError.json("\(key) must be a string or a number")
+            }
+        }
+        let messageType = try type(directions)
+        return (try message(from: .object(object), type: messageType, path: messageType.name), directions)
     }
 
     public static func encode(_ message: DynamicMessage, pretty: Bool = true) -> String {

@@ -99,6 +99,8 @@ let package = Package(
                 "BantinRPC",
                 "BantinExtract",
                 "BantinCorpus",
+                "BantinIngest",
+                "BantinQuery",
                 "BantinLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -5,18 +5,18 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 1 (all integers little-endian or LEB128 varints):
+/// Format, version 2 (all integers little-endian or LEB128 varints):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
 /// The payload holds the applied and head seqs, then the per-document arrays, the articles and entity
 /// records as packed protobuf messages (domain.proto), and the postings with delta-coded documents and
-/// positions. A file that is short, fails its checksum or has another version is refused with the reason. The
+/// positions, then the documents of each exact (diacritic-bearing) syllable, delta-coded. A file that is short, fails its checksum or has another version is refused with the reason. The
 /// replica then starts empty and replays the feed, so a bad snapshot costs time, never correctness. Files are
 /// written to a temporary name, fsynced and renamed over the old one, so a crash leaves the old snapshot or
 /// the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -103,6 +103,16 @@ public enum IndexSnapshot {
                     out.writeVarint(UInt64(p - last))  // positions ascend
                     last = p
                 }
+            }
+        }
+        out.writeVarint(UInt64(s.exactDocuments.count))
+        for (form, documents) in s.exactDocuments {
+            out.writeCountedString(form)
+            out.writeVarint(UInt64(documents.count))
+            var previous: Int32 = 0
+            for d in documents {
+                out.writeVarint(UInt64(d - previous))
+                previous = d
             }
         }
         return out
@@ -192,6 +202,20 @@ public enum IndexSnapshot {
                 list.append(SearchIndex.Posting(document: document, positions: positions, inTitle: flag == 1))
             }
             s.postings[term] = list
+        }
+        let forms = Int(try buffer.readVarintOrThrow())
+        s.exactDocuments.reserveCapacity(forms)
+        for _ in 0..<forms {
+            let form = try buffer.readStringOrThrow()
+            let n = Int(try buffer.readVarintOrThrow())
+            var documents: [Int32] = []
+            documents.reserveCapacity(n)
+            var d: Int32 = 0
+            for _ in 0..<n {
+                d += Int32(try buffer.readVarintOrThrow())
+                documents.append(d)
+            }
+            s.exactDocuments[form] = documents
         }
         guard buffer.readableBytes == 0 else { throw Invalid(description: "\(buffer.readableBytes) bytes follow the snapshot's last section") }
         return s

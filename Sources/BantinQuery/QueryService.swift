@@ -50,7 +50,6 @@ public struct QueryService: RPCService {
             documents = cursor.documents
         }
         let result = index.search(query, offset: offset, limit: limit, documents: documents, facets: request.facets)
-        let phrases = query.clauses.flatMap { $0 }.map(\.terms)
         var response = SearchResponse()
         response.total = UInt64(result.total)
         response.facets = result.facets
@@ -59,7 +58,7 @@ public struct QueryService: RPCService {
             h.articleID = hit.article.id
             h.title = hit.article.title
             h.score = hit.score
-            (h.snippet, h.highlights) = Snippets.make(body: SearchIndex.body(of: hit.article), phrases: phrases)
+            (h.snippet, h.highlights) = Snippets.make(body: SearchIndex.body(of: hit.article), matches: hit.bodyMatches)
             h.publishedAt = hit.article.publishedAt
             h.province = hit.provinceName
             return h

@@ -18,6 +18,9 @@ public final class SearchIndex: Sendable {
         var articles: [Article] = []
         var articleIndex: [String: Int] = [:]
         var postings: [String: [Posting]] = [:]
+        /// Lower-case syllables with diacritics → the documents holding them, ascending. What ranks
+        /// exact-diacritic matches first: "thông tin" prefers articles with "thông" over ones with only "thong".
+        var exactDocuments: [String: [Int32]] = [:]
         var lengths: [Int32] = []
         /// lengthsBefore[d]: the summed lengths of documents 0..<d, so that BM25's statistics can be taken over any
         /// prefix of the collection (see `search`: a cursor pins the prefix its ranking was made from).
@@ -90,6 +93,9 @@ public final class SearchIndex: Sendable {
             for (term, entry) in positions {
                 s.postings[term, default: []].append(Posting(document: Int32(doc), positions: entry.positions, inTitle: entry.title))
             }
+            for exact in Self.exactForms(article.title + "\n" + Self.body(of: article)) {
+                s.exactDocuments[exact, default: []].append(Int32(doc))
+            }
             s.lengths.append(position)
             s.lengthsBefore.append(s.lengthsBefore[doc] + Int(position))
             let extraction = stored.extraction ?? Extraction()
@@ -125,8 +131,17 @@ public final class SearchIndex: Sendable {
             }
     }
 
+    /// The distinct syllables of `text` that carry diacritics, lower-cased (ASCII syllables have no
+    /// other exact form than their folded one, which the postings hold already).
+    static func exactForms(_ text: String) -> Set<String> {
+        var distinct = Set<Substring>()
+        for token in VietnameseText.tokens(text) where token.text.utf8.contains(where: { $0 >= 0x80 }) { distinct.insert(token.text) }
+        // Most syllables are lower case already; lowercased() is only paid for the capitalized ones.
+        return Set(distinct.map { $0.unicodeScalars.contains(where: VietnameseText.isUppercase) ? $0.lowercased() : String($0) })
+    }
+
     /// The text searched besides the title: paragraphs, then captions.
-    static func body(of article: Article) -> String { (article.paragraphs + article.captions).joined(separator: "\n") }
+    public static func body(of article: Article) -> String { (article.paragraphs + article.captions).joined(separator: "\n") }
 
     // MARK: queries
 
@@ -136,6 +151,9 @@ public final class SearchIndex: Sendable {
         public var provinceName: String
         /// The publication date, or the main event's when the page gave none (ISO, or "").
         public var date: String
+        /// Which of the body's syllables (by index) the query matched, with the folded syllable: from the
+        /// postings, so a snippet needs no second search of the text.
+        public var bodyMatches: [Int: String]
     }
 
     public struct Result: Sendable {
@@ -149,8 +167,8 @@ public final class SearchIndex: Sendable {
     /// Ranks the articles matching `query` (and the request's filters, merged into it by the caller).
     ///
     /// BM25 (k1 1.2, b 0.75) over folded syllables, title matches counting three times; unquoted words that also
-    /// appear side by side, in order, score double; among the top 200, articles containing the query's words with
-    /// the query's own diacritics score a quarter more. Everything is computed over the first `documents`
+    /// appear side by side, in order, score double; articles holding every syllable the query typed with
+    /// diacritics, with those diacritics, score a quarter more. Everything is computed over the first `documents`
     /// articles only (all of them when nil), which makes a ranking repeatable: a cursor carries that number, so
     /// page two is cut from the same ranking as page one however many articles arrived in between.
     public func search(_ query: SearchQuery, offset: Int, limit: Int, documents: Int? = nil, facets: [String] = []) -> Result {
@@ -162,101 +180,243 @@ public final class SearchIndex: Sendable {
         func postings(_ term: String) -> ArraySlice<Posting> {
             guard let list = s.postings[term] else { return [] }
             // Postings are in document order: keep those below n.
-            var low = 0, high = list.count
-            while low < high {
-                let mid = (low + high) / 2
-                if list[mid].document < Int32(n) { low = mid + 1 } else { high = mid }
-            }
-            return list[..<low]
+            return list[..<Self.seek(list[...], from: 0, to: Int32(n), by: \.document)]
         }
         func bm25(_ tf: Double, documentFrequency: Int, document: Int32) -> Double {
             let idf = log(1 + (Double(n) - Double(documentFrequency) + 0.5) / (Double(documentFrequency) + 0.5))
             let length = Double(s.lengths[Int(document)])
             return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
         }
-        /// Documents matching one atom, with its score in each.
-        func evaluate(_ atom: SearchQuery.Atom) -> [Int32: Double] {
+        /// Documents matching one atom, ascending, with its score in each.
+        func evaluate(_ atom: SearchQuery.Atom) -> [Match] {
             let lists = atom.terms.map(postings)
-            guard let first = lists.first, !lists.contains(where: \.isEmpty) else { return [:] }
-            var scores: [Int32: Double] = [:]
+            guard let first = lists.first, !lists.contains(where: \.isEmpty) else { return [] }
+            var matches: [Match] = []
             if atom.terms.count == 1 {
+                matches.reserveCapacity(first.count)
                 for posting in first {
-                    let titleLength = s.titleLengths[Int(posting.document)]
-                    let inTitle = posting.positions.filter { $0 < titleLength }.count
+                    var inTitle = 0
+                    if posting.inTitle {
+                        let titleLength = s.titleLengths[Int(posting.document)]
+                        for p in posting.positions { if p < titleLength { inTitle += 1 } else { break } }
+                    }
                     if atom.titleOnly, inTitle == 0 { continue }
                     let tf = atom.titleOnly ? Double(inTitle * 3) : Double(posting.positions.count + inTitle * 2)
-                    scores[posting.document] = bm25(tf, documentFrequency: first.count, document: posting.document)
+                    matches.append(Match(document: posting.document, score: bm25(tf, documentFrequency: first.count, document: posting.document)))
                 }
-                return scores
+                return matches
             }
-            // A phrase: every syllable, adjacent and in order.
-            let byDocument = lists.dropFirst().map { Dictionary(uniqueKeysWithValues: $0.map { ($0.document, Set($0.positions)) }) }
-            for posting in first {
-                let rest = byDocument.map { $0[posting.document] }
-                guard !rest.contains(where: { $0 == nil }) else { continue }
+            // A phrase: every syllable, adjacent and in order. Walk the rarest syllable's postings; seek the
+            // others forward to the same document, then check the positions around each occurrence.
+            let pivot = lists.indices.min { lists[$0].count < lists[$1].count }!
+            var cursors = lists.map(\.startIndex)
+            documents: for posting in lists[pivot] {
+                for j in lists.indices where j != pivot {
+                    cursors[j] = Self.seek(lists[j], from: cursors[j], to: posting.document, by: \.document)
+                    guard cursors[j] < lists[j].endIndex, lists[j][cursors[j]].document == posting.document else { continue documents }
+                }
                 let titleLength = s.titleLengths[Int(posting.document)]
-                let starts = posting.positions.filter { p in
-                    rest.enumerated().allSatisfy { $0.element!.contains(p + Int32($0.offset) + 1) } && (!atom.titleOnly || p < titleLength)
+                var starts = 0, inTitle = 0
+                for q in posting.positions {
+                    let p = q - Int32(pivot)  // where the phrase would start
+                    if p < 0 { continue }
+                    if atom.titleOnly, p >= titleLength { break }
+                    var adjacent = true
+                    for j in lists.indices where j != pivot && !Self.contains(lists[j][cursors[j]].positions, p + Int32(j)) {
+                        adjacent = false
+                        break
+                    }
+                    if adjacent {
+                        starts += 1
+                        if p < titleLength { inTitle += 1 }
+                    }
                 }
-                guard !starts.isEmpty else { continue }
-                let inTitle = starts.filter { $0 < titleLength }.count
-                let tf = Double(starts.count + inTitle * 2)
-                scores[posting.document] = lists.reduce(0) { $0 + bm25(tf, documentFrequency: $1.count, document: posting.document) }
+                guard starts > 0 else { continue }
+                let tf = Double(starts + inTitle * 2)
+                matches.append(Match(document: posting.document,
+                                     score: lists.reduce(0) { $0 + bm25(tf, documentFrequency: $1.count, document: posting.document) }))
             }
-            return scores
+            return matches
         }
 
-        // Clauses: intersect (smallest first); within a clause, any atom.
-        var matched: [Int32: Double]?
-        let clauseScores = query.clauses.map { clause in
-            clause.map(evaluate).reduce(into: [Int32: Double]()) { union, atomScores in union.merge(atomScores, uniquingKeysWith: +) }
-        }.sorted { $0.count < $1.count }
-        for scores in clauseScores {
-            if let current = matched {
-                matched = current.filter { scores[$0.key] != nil }.reduce(into: [:]) { $0[$1.key] = $1.value + scores[$1.key]! }
-            } else {
-                matched = scores
-            }
-            if matched!.isEmpty { break }
+        // Clauses: each the union of its atoms; all of them intersected, smallest first.
+        let clauseMatches = query.clauses.map { clause in clause.map(evaluate).reduce([], Self.union) }.sorted { $0.count < $1.count }
+        var matches: [Match]
+        if let smallest = clauseMatches.first {
+            matches = clauseMatches.dropFirst().reduce(smallest, Self.intersection)
+        } else {
+            matches = (0..<Int32(n)).map { Match(document: $0, score: 0) }
         }
-        var results = matched ?? Dictionary(uniqueKeysWithValues: (0..<Int32(n)).map { ($0, 0.0) })
-        for atom in query.excluded { for document in evaluate(atom).keys { results[document] = nil } }
+        for atom in query.excluded where !matches.isEmpty { matches = Self.difference(matches, evaluate(atom)) }
         let wantedEntities = Set(query.entityIDs)
-        results = results.filter { document, _ in
-            let d = Int(document)
-            if !query.provinces.isEmpty, !query.provinces.contains(where: s.provinceKeys[d].contains) { return false }
-            if !query.dateFrom.isEmpty, s.dates[d].isEmpty || s.dates[d] < query.dateFrom { return false }
-            if !query.dateTo.isEmpty, s.dates[d].isEmpty || (s.dates[d] > query.dateTo && !s.dates[d].hasPrefix(query.dateTo)) { return false }
-            if !wantedEntities.isEmpty, !wantedEntities.isSubset(of: s.documentEntities[d]) { return false }
-            if !query.entityTypes.isEmpty,
-               !s.documentEntities[d].contains(where: { id in query.entityTypes.contains { $0 == s.entities[id]?.type } }) { return false }
-            return true
+        if !query.provinces.isEmpty || !query.dateFrom.isEmpty || !query.dateTo.isEmpty || !wantedEntities.isEmpty || !query.entityTypes.isEmpty {
+            matches.removeAll { match in
+                let d = Int(match.document)
+                if !query.provinces.isEmpty, !query.provinces.contains(where: s.provinceKeys[d].contains) { return true }
+                if !query.dateFrom.isEmpty, s.dates[d].isEmpty || s.dates[d] < query.dateFrom { return true }
+                if !query.dateTo.isEmpty, s.dates[d].isEmpty || (s.dates[d] > query.dateTo && !s.dates[d].hasPrefix(query.dateTo)) { return true }
+                if !wantedEntities.isEmpty, !wantedEntities.isSubset(of: s.documentEntities[d]) { return true }
+                if !query.entityTypes.isEmpty,
+                   !s.documentEntities[d].contains(where: { id in query.entityTypes.contains { $0 == s.entities[id]?.type } }) { return true }
+                return false
+            }
         }
 
         // Side-by-side bonus for unquoted words.
         let plain = query.clauses.compactMap { $0.count == 1 && !$0[0].isPhrase && !$0[0].titleOnly ? $0[0] : nil }
-        if plain.count > 1 {
+        if plain.count > 1, !matches.isEmpty {
             let sequence = SearchQuery.Atom(terms: plain.flatMap(\.terms), exact: plain.flatMap(\.exact), isPhrase: true)
-            for document in evaluate(sequence).keys where results[document] != nil { results[document]! *= 2 }
+            Self.scale(&matches, in: evaluate(sequence).map(\.document), by: 2)
         }
-        var ranked = results.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-        // Exact diacritics first, among the best.
+        // Exact diacritics first: articles holding each syllable typed with diacritics, as typed, score a quarter more.
+        let exactSyllables = Set(query.clauses.flatMap { $0 }.flatMap { atom in zip(atom.exact, atom.terms).filter { $0 != $1 }.map(\.0) })
+        if !exactSyllables.isEmpty, !matches.isEmpty {
+            let lists = exactSyllables.map { s.exactDocuments[$0] ?? [] }
+            Self.scale(&matches, in: lists.dropFirst().reduce(lists[0]) { Self.intersection($0, $1) }, by: 1.25)
+        }
+
+        let wanted = offset + limit
+        let best: [Match] = switch query.sort {
+        case .relevance: Self.top(wanted, of: matches) { $0.score > $1.score || ($0.score == $1.score && $0.document < $1.document) }
+        case .date: Self.top(wanted, of: matches) { (s.dates[Int($0.document)], $0.document) > (s.dates[Int($1.document)], $1.document) }
+        }
         let atoms = query.clauses.flatMap { $0 }
-        if atoms.contains(where: { $0.exact != $0.terms }) {
-            let top = min(200, ranked.count)
-            for k in 0..<top {
-                let article = s.articles[Int(ranked[k].key)]
-                let text = (article.title + "\n" + Self.body(of: article)).lowercased()
-                if atoms.allSatisfy({ atom in text.contains(atom.exact.joined(separator: " ")) }) { ranked[k].value *= 1.25 }
+        let hits = best.dropFirst(offset).map {
+            let d = Int($0.document)
+            return Hit(article: s.articles[d], score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
+                       bodyMatches: Self.bodyMatches(of: $0.document, atoms: atoms, in: s))
+        }
+        return Result(hits: hits, total: matches.count, documents: n,
+                      facets: facets.isEmpty ? [] : Self.facets(facets, over: matches.map(\.document), in: s))
+    }
+
+    /// The body syllables of `document` that `atoms` match (a phrase only where its syllables stand together).
+    static func bodyMatches(of document: Int32, atoms: [SearchQuery.Atom], in s: Snapshot) -> [Int: String] {
+        // Body positions start after the title and the gap that keeps phrases from spanning both.
+        let bodyStart = s.titleLengths[Int(document)] + 8
+        func positions(_ term: String) -> [Int32] {
+            guard let list = s.postings[term] else { return [] }
+            let i = seek(list, from: 0, to: document, by: \.document)
+            return i < list.count && list[i].document == document ? list[i].positions : []
+        }
+        var matches: [Int: String] = [:]
+        for atom in atoms where !atom.titleOnly {
+            let lists = atom.terms.map(positions)
+            guard !lists.contains(where: \.isEmpty) else { continue }
+            for p in lists[0] where p >= bodyStart {
+                guard (1..<lists.count).allSatisfy({ contains(lists[$0], p + Int32($0)) }) else { continue }
+                for (j, term) in atom.terms.enumerated() { matches[Int(p - bodyStart) + j] = term }
             }
-            ranked[..<top].sort { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         }
-        if query.sort == .date {
-            ranked.sort { (s.dates[Int($0.key)], $0.key) > (s.dates[Int($1.key)], $1.key) }
+        return matches
+    }
+
+    /// A document and its score for the query; lists of them are kept in document order.
+    struct Match {
+        var document: Int32
+        var score: Double
+    }
+
+    /// The first index at or after `from` whose key is at least `target` (galloping, then binary search): cheap
+    /// when the target is near, logarithmic when it is far.
+    static func seek<C: RandomAccessCollection>(_ list: C, from: C.Index, to target: Int32, by key: (C.Element) -> Int32) -> C.Index
+    where C.Index == Int {
+        var low = from, step = 1
+        var high = from
+        while high < list.endIndex, key(list[high]) < target {
+            low = high + 1
+            high = min(list.endIndex, high + step)
+            step *= 2
         }
-        let page = ranked.dropFirst(offset).prefix(limit)
-        let hits = page.map { Hit(article: s.articles[Int($0.key)], score: $0.value, provinceName: s.provinceNames[Int($0.key)], date: s.dates[Int($0.key)]) }
-        return Result(hits: hits, total: ranked.count, documents: n, facets: Self.facets(facets, over: ranked.map(\.key), in: s))
+        high = min(high, list.endIndex)
+        while low < high {
+            let mid = (low + high) / 2
+            if key(list[mid]) < target { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    static func contains(_ sorted: [Int32], _ value: Int32) -> Bool {
+        let i = seek(sorted, from: 0, to: value) { $0 }
+        return i < sorted.count && sorted[i] == value
+    }
+
+    /// Documents in either list; scores of a document in both add up.
+    static func union(_ a: [Match], _ b: [Match]) -> [Match] {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        var out: [Match] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i].document < b[j].document) { out.append(a[i]); i += 1 }
+            else if i == a.count || b[j].document < a[i].document { out.append(b[j]); j += 1 }
+            else { out.append(Match(document: a[i].document, score: a[i].score + b[j].score)); i += 1; j += 1 }
+        }
+        return out
+    }
+
+    /// Documents in both lists (the first the smaller), scores added.
+    static func intersection(_ small: [Match], _ large: [Match]) -> [Match] {
+        var out: [Match] = []
+        var j = 0
+        for m in small {
+            j = seek(large, from: j, to: m.document, by: \.document)
+            if j == large.count { break }
+            if large[j].document == m.document { out.append(Match(document: m.document, score: m.score + large[j].score)) }
+        }
+        return out
+    }
+
+    static func intersection(_ a: [Int32], _ b: [Int32]) -> [Int32] {
+        let (small, large) = a.count <= b.count ? (a, b) : (b, a)
+        var out: [Int32] = []
+        var j = 0
+        for d in small {
+            j = seek(large, from: j, to: d) { $0 }
+            if j == large.count { break }
+            if large[j] == d { out.append(d) }
+        }
+        return out
+    }
+
+    /// The matches whose document is not in `excluded`.
+    static func difference(_ matches: [Match], _ excluded: [Match]) -> [Match] {
+        var j = 0
+        return matches.filter { m in
+            j = seek(excluded, from: j, to: m.document, by: \.document)
+            return !(j < excluded.count && excluded[j].document == m.document)
+        }
+    }
+
+    /// Multiplies the score of every match whose document is in `documents` (ascending) by `factor`.
+    static func scale(_ matches: inout [Match], in documents: [Int32], by factor: Double) {
+        var j = 0
+        for i in matches.indices {
+            j = seek(documents, from: j, to: matches[i].document) { $0 }
+            if j == documents.count { break }
+            if documents[j] == matches[i].document { matches[i].score *= factor }
+        }
+    }
+
+    /// The first `k` matches in the order `before`, without sorting all of them: a page needs ten of a
+    /// hundred thousand.
+    static func top(_ k: Int, of matches: [Match], by before: (Match, Match) -> Bool) -> [Match] {
+        guard k > 0 else { return [] }
+        if matches.count <= 4 * k { return Array(matches.sorted(by: before).prefix(k)) }
+        var best: [Match] = []  // in order, at most k
+        best.reserveCapacity(k + 1)
+        for m in matches {
+            if best.count == k, !before(m, best[k - 1]) { continue }
+            var low = 0, high = best.count
+            while low < high {
+                let mid = (low + high) / 2
+                if before(best[mid], m) { low = mid + 1 } else { high = mid }
+            }
+            best.insert(m, at: low)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     /// Counts over every match, top 10 values per facet.

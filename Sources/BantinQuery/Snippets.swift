@@ -8,24 +8,30 @@ public enum Snippets {
     /// cut at word boundaries; highlights are UTF-8 byte ranges into the returned snippet. A phrase (several
     /// folded syllables) is highlighted only where its syllables stand together, in order.
     public static func make(body: String, phrases: [[String]]) -> (snippet: String, highlights: [Highlight]) {
-        let utf8 = Array(body.utf8)
-        let tokens = VietnameseText.tokens(body)
-        guard !tokens.isEmpty else { return ("", []) }
-        let folded = tokens.map { VietnameseText.fold(String($0.text)) }
-        var marked = [Bool](repeating: false, count: tokens.count)
+        let folded = VietnameseText.tokens(body).map { VietnameseText.fold(String($0.text)) }
+        var matches: [Int: String] = [:]
         for phrase in phrases where !phrase.isEmpty {
             for start in folded.indices where start + phrase.count <= folded.count && folded[start] == phrase[0] {
                 if phrase.indices.allSatisfy({ folded[start + $0] == phrase[$0] }) {
-                    for k in start..<(start + phrase.count) { marked[k] = true }
+                    for k in start..<(start + phrase.count) { matches[k] = folded[k] }
                 }
             }
         }
-        let hits = tokens.indices.filter { marked[$0] }
+        return make(body: body, matches: matches)
+    }
+
+    /// The same, given which syllables matched (token index → folded syllable), as the index knows from
+    /// its postings: the body is then only cut into tokens, not folded.
+    public static func make(body: String, matches: [Int: String]) -> (snippet: String, highlights: [Highlight]) {
+        let utf8 = Array(body.utf8)
+        let tokens = VietnameseText.tokens(body)
+        guard !tokens.isEmpty else { return ("", []) }
+        let hits = matches.keys.filter { $0 < tokens.count }.sorted()
         // The window (by bytes) holding the most distinct matched words; the first such window wins.
         var bestStart = 0, bestScore = -1
         for first in hits {
             let end = tokens[first].byteStart + length
-            let inside = Set(hits.filter { $0 >= first && tokens[$0].byteEnd <= end }.map { folded[$0] })
+            let inside = Set(hits.filter { $0 >= first && tokens[$0].byteEnd <= end }.map { matches[$0]! })
             if inside.count > bestScore {
                 bestScore = inside.count
                 bestStart = first

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BantinCore
 import BantinCorpus
 import Foundation
 
@@ -10,6 +11,10 @@ struct Corpus: AsyncParsableCommand {
             With --out DIR: one UTF-8 file per article (DIR/000001.txt ...) and DIR/expected.jsonl, one line per article \
             {"file", "title", "province", "publishedAt", "expected": [{"type", "text"}]}. Without --out: JSON lines on \
             stdout, each with the article's "text" as well.
+
+            With --query-mix FILE: also --queries searches drawn from those articles (single words, two-word \
+            phrases, two-word AND, phrases without diacritics, in equal shares) as Search requests, one JSON per \
+            line, for `bantin load --requests FILE`.
             """)
 
     @Option(help: "Number of articles.")
@@ -18,9 +23,20 @@ struct Corpus: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Folder to write article files into (created if missing).")
     var out: String?
+    @Option(help: "Write a search mix over these articles to this file (JSON lines of Search requests).")
+    var queryMix: String?
+    @Option(help: "Searches in the --query-mix file.")
+    var queries = 1000
 
     func run() async throws {
         let generator = CorpusGenerator(seed: seed)
+        if let queryMix {
+            let lines = QueryMix.make(count: queries, articles: articles, corpus: generator, seed: seed)
+                .map { "{\"query\": \(JSONMessageCodec.quoted($0.query)), \"limit\": 10}\n" }.joined()
+            try lines.write(toFile: queryMix, atomically: true, encoding: .utf8)
+            FileHandle.standardError.write(Data("wrote \(queries) searches to \(queryMix)\n".utf8))
+            if out == nil { return }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if let out {

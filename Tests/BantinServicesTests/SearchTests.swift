@@ -74,6 +74,40 @@ import Testing
         #expect(try Self.search(index, #""tap chi cong san""#).hits.first.map { VietnameseText.fold($0.article.title).contains("tap chi cong san") } == true)
     }
 
+    /// The snippet cut from the postings' positions is the one a scan of the text finds.
+    @Test func snippetsFromThePostingsMatchAScanOfTheText() throws {
+        let (index, _) = try Self.index()
+        for text in [#""thông tin đối ngoại""#, "tỉnh ủy", #""ban chấp hành" trung ương"#, "hội nghị -title:hội"] {
+            let query = try SearchQuery(parsing: text)
+            for hit in index.search(query, offset: 0, limit: 10).hits {
+                let body = SearchIndex.body(of: hit.article)
+                let fromIndex = Snippets.make(body: body, matches: hit.bodyMatches)
+                let scanned = Snippets.make(body: body, phrases: query.clauses.flatMap { $0 }.filter { !$0.titleOnly }.map(\.terms))
+                #expect(fromIndex.snippet == scanned.snippet, "\(text) in \(hit.article.id)")
+                #expect(fromIndex.highlights == scanned.highlights, "\(text) in \(hit.article.id)")
+            }
+        }
+    }
+
+    /// Among equally good matches, the articles written with the query's own diacritics come first.
+    @Test func exactDiacriticsRankFirst() throws {
+        let index = SearchIndex()
+        // Two articles alike but for "tin"/"tín" and a date (which keeps their identities apart).
+        let body = "Các cơ quan báo chí của tỉnh đã đưa %@ nhanh về tình hình phòng chống thiên tai trong tuần %@."
+        let texts = ["Hội nghị giao ban công tác báo chí\n\n" + String(format: body, "tin", "3"),
+                     "Hội nghị giao ban công tác báo chí\n\n" + String(format: body, "tín", "4")]
+        index.apply(try texts.enumerated().map { k, text in
+            var change = Change()
+            change.stored = StoredArticle(article: try ArticleStore.prepare(SubmitRequest(text: text)).article, extraction: nil)
+            change.seq = UInt64(k + 1)
+            return change
+        })
+        let accented = try Self.search(index, "tín").hits.map { SearchIndex.body(of: $0.article) }
+        #expect(accented.count == 2 && accented.first?.contains("đưa tín") == true, "\(accented)")
+        let plain = try Self.search(index, "tin").hits
+        #expect(plain.count == 2 && plain.first?.score == plain.last?.score, "no diacritics typed: no preference")
+    }
+
     @Test func provinceFilterMatchesTheOldAndTheCurrentProvince() throws {
         let (index, _) = try Self.index(generated: 0)
         let old = try Self.search(index, #"province:"Bắc Kạn""#)

@@ -136,30 +136,47 @@ public enum VietnameseText {
     }
 
     /// The syllables of `text` in order, with UTF-8 byte offsets into it.
+    ///
+    /// Walks the UTF-8 bytes, decoding only non-ASCII sequences: search snippets and the extractor cut
+    /// every article into tokens, so this loop is hot.
     public static func tokens(_ text: String) -> [Token] {
-        var tokens: [Token] = []
-        var start: String.Index?
-        var startByte = 0
-        var byte = 0
-        var index = text.unicodeScalars.startIndex
-        for scalar in text.unicodeScalars {
-            let isWordPart = Letters.isWordPart(scalar)
-            if isWordPart {
-                if start == nil {
-                    start = index
-                    startByte = byte
+        var text = text
+        text.makeContiguousUTF8()
+        var ranges: [(start: Int, end: Int)] = []
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            ranges.reserveCapacity(bytes.count / 4)
+            var i = 0
+            var start = -1
+            while i < bytes.count {
+                let lead = bytes[i]
+                var length = 1
+                let isWordPart: Bool
+                if lead < 0x80 {
+                    isWordPart = Letters.asciiWordPart[Int(lead)]
+                } else {
+                    var value: UInt32
+                    if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
+                    else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
+                    else { length = 2; value = UInt32(lead & 0x1F) }
+                    length = min(length, bytes.count - i)
+                    for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
+                    isWordPart = Letters.isWordPart(value)
                 }
-            } else if let s = start {
-                tokens.append(Token(text: Substring(text.unicodeScalars[s..<index]), byteStart: startByte, byteEnd: byte))
-                start = nil
+                if isWordPart {
+                    if start < 0 { start = i }
+                } else if start >= 0 {
+                    ranges.append((start, i))
+                    start = -1
+                }
+                i += length
             }
-            byte += scalar.utf8.count
-            index = text.unicodeScalars.index(after: index)
+            if start >= 0 { ranges.append((start, bytes.count)) }
         }
-        if let s = start {
-            tokens.append(Token(text: Substring(text.unicodeScalars[s...]), byteStart: startByte, byteEnd: byte))
+        let utf8 = text.utf8
+        return ranges.map { r in
+            let from = utf8.index(utf8.startIndex, offsetBy: r.start), to = utf8.index(utf8.startIndex, offsetBy: r.end)
+            return Token(text: text[from..<to], byteStart: r.start, byteEnd: r.end)
         }
-        return tokens
     }
 }
 
@@ -228,12 +245,24 @@ enum Letters {
         }
     }
 
-    static func isWordPart(_ s: Unicode.Scalar) -> Bool {
+    static func isWordPart(_ s: Unicode.Scalar) -> Bool { isWordPart(s.value) }
+
+    /// Letters, digits and combining marks: a table below U+3000 (Latin, Vietnamese, punctuation,
+    /// Cyrillic, Greek …), Unicode properties above.
+    static func isWordPart(_ value: UInt32) -> Bool {
+        value < 0x3000 ? wordPartBelow3000[Int(value)] : Unicode.Scalar(value).map(wordPartByProperties) ?? false
+    }
+
+    static let asciiWordPart: [Bool] = (0..<128).map { wordPartBelow3000[$0] }
+
+    static let wordPartBelow3000: [Bool] = (0..<0x3000).map { Unicode.Scalar(UInt32($0)).map(wordPartByProperties) ?? false }
+
+    private static func wordPartByProperties(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
         case 0..<0x80: return false
         default:
-            if vowels[s.value] != nil || s.value == 0x110 || s.value == 0x111 { return true }
+            if s.value == 0x110 || s.value == 0x111 { return true }
             let p = s.properties
             return p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
         }

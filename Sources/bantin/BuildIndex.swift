@@ -1,0 +1,121 @@
+import ArgumentParser
+import BantinCore
+import BantinCorpus
+import BantinExtract
+import BantinIngest
+import BantinQuery
+import Foundation
+
+/// Builds a query replica's index from a generated corpus in one process, the way the services
+/// would (ingest's normalization and cleaning, the extractor, the replica's indexing), and writes
+/// the snapshot a `bantin-query --data DIR` starts from. For benchmarks at sizes the services
+/// would take minutes to ingest.
+struct BuildIndex: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build-index",
+        abstract: "Build a query replica's index snapshot from a generated corpus, without running the services.",
+        discussion: """
+            Writes DIR/index.snapshot; start `bantin-query --data DIR` to serve it. Prints the build rate of each \
+            stage (MB of article text per second): cleaning and extraction (on --threads threads), then indexing \
+            (one thread, as in the replica), then writing the snapshot.
+            """)
+
+    @Option(help: "Number of generated articles.")
+    var articles = 100_000
+    @Option(help: "Corpus seed (the same as `bantin corpus --seed`).")
+    var seed: UInt64 = 1
+    @Option(help: "Directory to write index.snapshot into.")
+    var data = "var/data/query"
+    @Option(help: "Threads for cleaning and extraction.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Print one JSON object instead of a report.")
+    var json = false
+
+    func run() async throws {
+        let generator = CorpusGenerator(seed: seed)
+        let index = SearchIndex()
+        let extractor = Extractor()
+        let chunk = 500
+        let chunks = (articles + chunk - 1) / chunk
+        let clock = ContinuousClock()
+        let began = clock.now
+        var bytes = 0
+        var indexing = Duration.zero
+        var done = 0
+
+        // Chunks are prepared in parallel and applied in order, one batch per chunk, while later chunks are prepared.
+        try await withThrowingTaskGroup(of: (Int, [Change], Int).self) { group in
+            var next = 0
+            func submit(_ c: Int) {
+                group.addTask {
+                    var changes: [Change] = []
+                    var size = 0
+                    for i in (c * chunk)..<min(articles, (c + 1) * chunk) {
+                        let text = generator.article(i).text
+                        size += text.utf8.count
+                        let candidate = try ArticleStore.prepare(SubmitRequest(text: text))
+                        var article = candidate.article
+                        let extraction = extractor.extract(text: article.text, province: article.province, publishedAt: article.publishedAt)
+                        article.originalText = ""  // the feed carries the normalized text, not the submission
+                        article.extractionStatus = .extracted
+                        var change = Change()
+                        change.stored = StoredArticle(article: article, extraction: extraction)
+                        change.seq = UInt64(i + 1)
+                        change.headSeq = UInt64(articles)
+                        changes.append(change)
+                    }
+                    return (c, changes, size)
+                }
+            }
+            for c in 0..<min(chunks, threads + 1) { submit(c) }
+            next = min(chunks, threads + 1)
+            var ready: [Int: ([Change], Int)] = [:]
+            var applyNext = 0
+            for try await (c, changes, size) in group {
+                ready[c] = (changes, size)
+                while let (batch, size) = ready.removeValue(forKey: applyNext) {
+                    let t = clock.now
+                    index.apply(batch)
+                    indexing += clock.now - t
+                    bytes += size
+                    done += batch.count
+                    applyNext += 1
+                    if next < chunks { submit(next); next += 1 }
+                    if !json, done % 10_000 < chunk || done == articles {
+                        FileHandle.standardError.write(Data("\r\(progressBar(done, articles))".utf8))
+                    }
+                }
+            }
+        }
+        let built = clock.now - began
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let path = "\(data)/index.snapshot"
+        let writeStart = clock.now
+        let snapshotBytes = try IndexSnapshot.write(index, to: path)
+        let writing = clock.now - writeStart
+
+        let megabytes = Double(bytes) / 1_048_576
+        let rss = residentMegabytes()
+        if json {
+            print(#"{"articles":\#(articles),"text_mb":\#(round2(megabytes)),"build_s":\#(round2(seconds(built))),"build_mb_per_s":\#(round2(megabytes / seconds(built))),"index_s":\#(round2(seconds(indexing))),"index_mb_per_s":\#(round2(megabytes / seconds(indexing))),"snapshot_mb":\#(round2(Double(snapshotBytes) / 1_048_576)),"snapshot_write_s":\#(round2(seconds(writing))),"rss_mb":\#(round2(rss)),"threads":\#(threads)}"#)
+        } else {
+            FileHandle.standardError.write(Data("\n".utf8))
+            print(String(format: "%d articles, %.1f MB of text", articles, megabytes))
+            print(String(format: "built in %.1f s: %.2f MB/s end to end (clean + extract on %d threads, index on one)", seconds(built), megabytes / seconds(built), threads))
+            print(String(format: "indexing alone: %.1f s, %.2f MB/s", seconds(indexing), megabytes / seconds(indexing)))
+            print(String(format: "snapshot %@: %.1f MB written in %.1f s", path, Double(snapshotBytes) / 1_048_576, seconds(writing)))
+            print(String(format: "resident memory of this process: %.0f MB", rss))
+        }
+    }
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    private func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+
+    /// VmRSS of this process, from /proc.
+    private func residentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The query service under `bantin load`: ARTICLES generated articles (default 100,000) indexed by
+# `bantin build-index`, served by one bantin-query pinned to core 0; the load client on core 1.
+# 1. the build: MB/s, snapshot size; 2. the replica: snapshot load time, resident memory;
+# 3. `bantin load --find-max`: the highest open-loop rate of the standard search mix (1,000 searches:
+#    single words, two-word phrases, two-word AND, phrases without diacritics) with p99 under 10 ms;
+# 4. the latency at 25, 50, 75 and 100 % of that rate (STEP seconds each).
+# Appends a dated section to bench/RESULTS.md; the HTML report of the 100 % run goes to WORK/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARTICLES="${ARTICLES:-100000}"
+STEP="${STEP:-10}"
+PORT="${PORT:-7493}"
+MAX_P99="${MAX_P99:-10}"
+swift build -c release --product bantin >/dev/null
+swift build -c release --product bantin-query >/dev/null
+BIN=.build/release
+WORK="${WORK:-$(mktemp -d)}"
+$BIN/bantin certs init "$WORK/pki" >/dev/null
+
+echo "building the index of $ARTICLES articles..." >&2
+build=$($BIN/bantin build-index --articles "$ARTICLES" --data "$WORK/query" --json)
+echo "$build" >&2
+$BIN/bantin corpus --articles "$ARTICLES" --queries 1000 --query-mix "$WORK/queries.jsonl" 2>/dev/null
+
+# Ingest is not running: the replica serves its snapshot and keeps retrying the feed quietly.
+started=$(date +%s.%N)
+BANTIN_LOG_LEVEL=error taskset -c 0 $BIN/bantin-query --pki "$WORK/pki" --port "$PORT" --data "$WORK/query" \
+  --ingest 127.0.0.1:1 >"$WORK/query.log" 2>&1 &
+QUERY=$!
+trap 'kill $QUERY 2>/dev/null; wait $QUERY 2>/dev/null || true' EXIT
+until $BIN/bantin call "127.0.0.1:$PORT" /bantin.query.v1.Query/Stats '{}' --pki "$WORK/pki" 2>/dev/null | grep -q "\"articles\": \"\?$ARTICLES"; do
+  kill -0 $QUERY || { cat "$WORK/query.log"; exit 1; }
+  sleep 0.2
+done
+ready=$(python3 -c "print(round($(date +%s.%N) - $started, 1))")
+rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$QUERY/status")
+echo "replica ready after ${ready} s, ${rss} MB resident" >&2
+
+load() { taskset -c 1 $BIN/bantin load "127.0.0.1:$PORT" --pki "$WORK/pki" --method /bantin.query.v1.Query/Search \
+  --requests "$WORK/queries.jsonl" --connections 4 "$@"; }
+
+load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration 5s --json "$WORK/max.json" >"$WORK/find-max.txt"
+cat "$WORK/find-max.txt" >&2
+max=$(grep -o 'highest rate meeting the SLO: [0-9]*' "$WORK/find-max.txt" | grep -o '[0-9]*$' || echo 0)
+
+curve=()
+if [ "$max" -gt 0 ]; then
+  for pct in 25 50 75 100; do
+    rate=$(( max * pct / 100 ))
+    html=""; [ "$pct" = 100 ] && html="--html $WORK/query-load.html"
+    line=$(load --rate "$rate" --duration "${STEP}s" --warmup 2s --json - $html 2>/dev/null || true)
+    echo "$pct % ($rate/s): $line" | cut -c1-300 >&2
+    curve+=("$pct $rate $line")
+  done
+fi
+
+{
+  echo
+  echo "## Query service under load $(date -u +%Y-%m-%d) — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo
+  echo "Command: \`make bench\` (bench/run-query-load.sh; ARTICLES=$ARTICLES, STEP=$STEP s, SLO p99 < $MAX_P99 ms). bantin-query on"
+  echo "core 0 serving a \`bantin build-index\` snapshot; \`bantin load\` on core 1, 4 connections, open loop, 1,000-search mix."
+  echo
+  echo "$build" | python3 -c '
+import json,sys
+j=json.load(sys.stdin)
+print("Build: {:,} articles, {} MB of text in {} s = {} MB/s end to end on {} threads (indexing alone {} MB/s); snapshot {} MB written in {} s.".format(
+  j["articles"], j["text_mb"], j["build_s"], j["build_mb_per_s"], j["threads"], j["index_mb_per_s"], j["snapshot_mb"], j["snapshot_write_s"]))'
+  echo "Replica: answering with every article $ready s after start (snapshot load); $rss MB resident."
+  echo
+  echo "Highest rate with p99 < $MAX_P99 ms (\`--find-max\`, 5 s steps): **$max searches/s**."
+  echo
+  echo "| load | intended/s | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | client CPU |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  for row in "${curve[@]}"; do echo "$row"; done | python3 -c '
+import json,sys
+for l in sys.stdin:
+    pct,rate,rest=l.split(" ",2)
+    try: j=json.loads(rest)
+    except Exception: print("| %s %% | %s | run failed | | | | | | | |" % (pct,rate)); continue
+    L=j["latency_ms"]
+    print("| %s %% | %s | %.0f | %s | %s | %s | %s | %s | %d | %d %%%s |" % (pct, rate, j["calls_per_s"], L["p50"], L["p90"], L["p99"], L["p999"], L["max"],
+          j["calls"]-j["ok"], round(j["client_cpu"]["share"]*100), " (saturated)" if j["client_cpu"]["saturated"] else ""))'
+} | tee -a bench/RESULTS.md

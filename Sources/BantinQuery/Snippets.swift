@@ -24,14 +24,14 @@ public enum Snippets {
     /// its postings: the body is then only cut into tokens, not folded.
     public static func make(body: String, matches: [Int: String]) -> (snippet: String, highlights: [Highlight]) {
         let utf8 = Array(body.utf8)
-        let tokens = VietnameseText.tokens(body)
+        let tokens = VietnameseText.tokenRanges(body)
         guard !tokens.isEmpty else { return ("", []) }
         let hits = matches.keys.filter { $0 < tokens.count }.sorted()
         // The window (by bytes) holding the most distinct matched words; the first such window wins.
         var bestStart = 0, bestScore = -1
         for first in hits {
-            let end = tokens[first].byteStart + length
-            let inside = Set(hits.filter { $0 >= first && tokens[$0].byteEnd <= end }.map { matches[$0]! })
+            let end = tokens[first].lowerBound + length
+            let inside = Set(hits.filter { $0 >= first && tokens[$0].upperBound <= end }.map { matches[$0]! })
             if inside.count > bestScore {
                 bestScore = inside.count
                 bestStart = first
@@ -39,17 +39,17 @@ public enum Snippets {
         }
         // Start a few words before the first match, at a word boundary.
         var startToken = hits.isEmpty ? 0 : bestStart
-        while startToken > 0, tokens[bestStart].byteStart - tokens[startToken - 1].byteStart < length / 4 { startToken -= 1 }
-        let start = tokens[startToken].byteStart
+        while startToken > 0, tokens[bestStart].lowerBound - tokens[startToken - 1].lowerBound < length / 4 { startToken -= 1 }
+        let start = tokens[startToken].lowerBound
         var endToken = startToken
-        while endToken + 1 < tokens.count, tokens[endToken + 1].byteEnd - start <= length { endToken += 1 }
-        let end = tokens[endToken].byteEnd
+        while endToken + 1 < tokens.count, tokens[endToken + 1].upperBound - start <= length { endToken += 1 }
+        let end = tokens[endToken].upperBound
         let prefix = startToken > 0 ? "… " : ""
         let suffix = endToken + 1 < tokens.count ? " …" : ""
         let snippet = prefix + String(decoding: utf8[start..<end], as: UTF8.self) + suffix
         let offset = prefix.utf8.count - start
         let highlights = hits.filter { $0 >= startToken && $0 <= endToken }.map { k in
-            Highlight(span: Span(start: UInt32(tokens[k].byteStart + offset), end: UInt32(tokens[k].byteEnd + offset)))
+            Highlight(span: Span(start: UInt32(tokens[k].lowerBound + offset), end: UInt32(tokens[k].upperBound + offset)))
         }
         return (snippet, highlights)
     }

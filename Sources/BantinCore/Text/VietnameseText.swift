@@ -142,7 +142,19 @@ public enum VietnameseText {
     public static func tokens(_ text: String) -> [Token] {
         var text = text
         text.makeContiguousUTF8()
-        var ranges: [(start: Int, end: Int)] = []
+        let utf8 = text.utf8
+        return tokenRanges(text).map { r in
+            let from = utf8.index(utf8.startIndex, offsetBy: r.lowerBound), to = utf8.index(utf8.startIndex, offsetBy: r.upperBound)
+            return Token(text: text[from..<to], byteStart: r.lowerBound, byteEnd: r.upperBound)
+        }
+    }
+
+    /// The UTF-8 byte ranges of the syllables of `text`: `tokens` without making substrings, for callers
+    /// that only cut or mark the text.
+    public static func tokenRanges(_ text: String) -> [Range<Int>] {
+        var text = text
+        text.makeContiguousUTF8()
+        var ranges: [Range<Int>] = []
         text.utf8.withContiguousStorageIfAvailable { bytes in
             ranges.reserveCapacity(bytes.count / 4)
             var i = 0
@@ -165,18 +177,14 @@ public enum VietnameseText {
                 if isWordPart {
                     if start < 0 { start = i }
                 } else if start >= 0 {
-                    ranges.append((start, i))
+                    ranges.append(start..<i)
                     start = -1
                 }
                 i += length
             }
-            if start >= 0 { ranges.append((start, bytes.count)) }
+            if start >= 0 { ranges.append(start..<bytes.count) }
         }
-        let utf8 = text.utf8
-        return ranges.map { r in
-            let from = utf8.index(utf8.startIndex, offsetBy: r.start), to = utf8.index(utf8.startIndex, offsetBy: r.end)
-            return Token(text: text[from..<to], byteStart: r.start, byteEnd: r.end)
-        }
+        return ranges
     }
 }
 

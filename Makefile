@@ -38,10 +38,12 @@ run: deps
 	swift build -c release
 	scripts/run-demo.sh
 
-# RPC (Echo over mTLS) and end to end (20,000 generated articles through the three services).
+# RPC (Echo over mTLS), end to end (20,000 generated articles through the three services), and the
+# query service on 100,000 generated articles under `bantin load` (highest rate within p99 < 10 ms).
 bench: deps
 	bench/run-echo.sh
 	bench/run-pipeline.sh
+	bench/run-query-load.sh
 
 clean:
 	rm -rf .build var

@@ -40,7 +40,8 @@ echo "replica ready after ${ready} s, ${rss} MB resident" >&2
 load() { taskset -c 1 $BIN/bantin load "127.0.0.1:$PORT" --pki "$WORK/pki" --method /bantin.query.v1.Query/Search \
   --requests "$WORK/queries.jsonl" --connections 4 "$@"; }
 
-load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration 5s --json "$WORK/max.json" >"$WORK/find-max.txt"
+# Exit 2 (no rate met the SLO) is a result to report, not a failure of the script.
+load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration 5s --json "$WORK/max.json" >"$WORK/find-max.txt" || true
 cat "$WORK/find-max.txt" >&2
 max=$(grep -o 'highest rate meeting the SLO: [0-9]*' "$WORK/find-max.txt" | grep -o '[0-9]*$' || echo 0)
 

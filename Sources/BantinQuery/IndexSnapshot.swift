@@ -93,13 +93,14 @@ public enum IndexSnapshot {
             out.writeCountedString(term)
             out.writeVarint(UInt64(list.count))
             var previous: Int32 = 0
-            for posting in list {
-                out.writeVarint(UInt64(posting.document - previous))  // documents ascend
-                previous = posting.document
-                out.writeInteger(UInt8(posting.inTitle ? 1 : 0))
-                out.writeVarint(UInt64(posting.positions.count))
+            for i in 0..<list.count {
+                out.writeVarint(UInt64(list.documents[i] - previous))  // documents ascend
+                previous = list.documents[i]
+                out.writeInteger(UInt8(list.titleFrequencies[i] > 0 ? 1 : 0))  // kept for the format; recomputed on load
+                let range = list.positionRange(i)
+                out.writeVarint(UInt64(range.count))
                 var last: Int32 = 0
-                for p in posting.positions {
+                for p in list.positions[range] {
                     out.writeVarint(UInt64(p - last))  // positions ascend
                     last = p
                 }
@@ -185,21 +186,24 @@ public enum IndexSnapshot {
         for _ in 0..<terms {
             let term = try buffer.readStringOrThrow()
             let n = Int(try buffer.readVarintOrThrow())
-            var list: [SearchIndex.Posting] = []
-            list.reserveCapacity(n)
+            var list = SearchIndex.PostingList()
+            list.documents.reserveCapacity(n)
+            list.titleFrequencies.reserveCapacity(n)
+            list.ends.reserveCapacity(n)
             var document: Int32 = 0
+            var positions: [Int32] = []
             for _ in 0..<n {
                 document += Int32(try buffer.readVarintOrThrow())
-                guard let flag = buffer.readInteger(as: UInt8.self) else { throw Invalid(description: "postings end early") }
+                guard buffer.readInteger(as: UInt8.self) != nil else { throw Invalid(description: "postings end early") }
                 let positionCount = Int(try buffer.readVarintOrThrow())
-                var positions: [Int32] = []
-                positions.reserveCapacity(positionCount)
+                positions.removeAll(keepingCapacity: true)
                 var p: Int32 = 0
                 for _ in 0..<positionCount {
                     p += Int32(try buffer.readVarintOrThrow())
                     positions.append(p)
                 }
-                list.append(SearchIndex.Posting(document: document, positions: positions, inTitle: flag == 1))
+                guard Int(document) < s.titleLengths.count else { throw Invalid(description: "a posting names document \(document) of \(s.titleLengths.count)") }
+                list.append(document: document, positions: positions, titleLength: s.titleLengths[Int(document)])
             }
             s.postings[term] = list
         }

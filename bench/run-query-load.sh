@@ -40,6 +40,11 @@ echo "replica ready after ${ready} s, ${rss} MB resident" >&2
 load() { taskset -c 1 $BIN/bantin load "127.0.0.1:$PORT" --pki "$WORK/pki" --method /bantin.query.v1.Query/Search \
   --requests "$WORK/queries.jsonl" --connections 4 "$@"; }
 
+# One search at a time, each of the 1,000 once: latency on the replica's one core (over mTLS, RPC included).
+single=$(taskset -c 1 $BIN/bantin load "127.0.0.1:$PORT" --pki "$WORK/pki" --method /bantin.query.v1.Query/Search \
+  --requests "$WORK/queries.jsonl" --connections 1 --concurrency 1 --calls 1000 --warmup 2s --json - 2>/dev/null)
+echo "one at a time: $single" | cut -c1-300 >&2
+
 # Exit 2 (no rate met the SLO) is a result to report, not a failure of the script.
 load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration 5s --json "$WORK/max.json" >"$WORK/find-max.txt" || true
 cat "$WORK/find-max.txt" >&2
@@ -56,6 +61,11 @@ if [ "$max" -gt 0 ]; then
   done
 fi
 
+# The peer: SQLite FTS5 on the same articles and searches, in-process, on core 0 (the replica idles).
+echo "SQLite FTS5 on the same articles..." >&2
+fts5=$($BIN/bantin corpus --articles "$ARTICLES" 2>/dev/null | taskset -c 0 python3 bench/fts5-peer.py "$WORK/queries.jsonl" "$WORK/fts5.db")
+echo "$fts5" >&2
+
 {
   echo
   echo "## Query service under load $(date -u +%Y-%m-%d) — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -69,6 +79,19 @@ j=json.load(sys.stdin)
 print("Build: {:,} articles, {} MB of text in {} s = {} MB/s end to end on {} threads (indexing alone {} MB/s); snapshot {} MB written in {} s.".format(
   j["articles"], j["text_mb"], j["build_s"], j["build_mb_per_s"], j["threads"], j["index_mb_per_s"], j["snapshot_mb"], j["snapshot_write_s"]))'
   echo "Replica: answering with every article $ready s after start (snapshot load); $rss MB resident."
+  echo
+  echo "Searches one at a time, the 1,000-search mix once each (Bantin over mTLS with the RPC included; FTS5 in-process,"
+  echo "unicode61 remove_diacritics 2, bm25, LIMIT 10), one core each:"
+  echo
+  echo "| engine | p50 ms | p90 ms | p99 ms | max ms | searches/s | index build |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  python3 - "$single" "$fts5" "$build" <<'PY'
+import json,sys
+b,f,build=json.loads(sys.argv[1]),json.loads(sys.argv[2]),json.loads(sys.argv[3])
+L=b["latency_ms"]
+print("| Bantin | %s | %s | %s | %s | %.0f | %s MB/s indexing (%s MB/s with cleaning and extraction) |" % (L["p50"],L["p90"],L["p99"],L["max"],b["calls_per_s"],build["index_mb_per_s"],build["build_mb_per_s"]))
+print("| SQLite FTS5 | %s | %s | %s | %s | %.0f | %s MB/s |" % (f["p50_ms"],f["p90_ms"],f["p99_ms"],f["max_ms"],f["queries_per_s"],f["build_mb_per_s"]))
+PY
   echo
   echo "Highest rate with p99 < $MAX_P99 ms (\`--find-max\`, 5 s steps): **$max searches/s**."
   echo

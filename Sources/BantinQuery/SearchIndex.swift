@@ -230,6 +230,47 @@ public final class SearchIndex: Sendable {
             // others forward to the same document, then walk the positions of all of them together.
             let pivot = lists.indices.min { lists[$0].count < lists[$1].count }!
             let idfSum = lists.reduce(0) { $0 + idf($1.count) }
+            if lists.count == 2 {
+                // Two syllables, the common case: straight loops over the flat arrays.
+                let (a, b) = (lists[0], lists[1])
+                let (lead, other, offset): (PostingList, PostingList, Int32) = pivot == 0 ? (a.list, b.list, 1) : (b.list, a.list, -1)
+                let leadCount = pivot == 0 ? a.count : b.count, otherCount = pivot == 0 ? b.count : a.count
+                lead.documents.withUnsafeBufferPointer { leadDocuments in
+                lead.positions.withUnsafeBufferPointer { leadPositions in
+                lead.ends.withUnsafeBufferPointer { leadEnds in
+                other.documents.withUnsafeBufferPointer { otherDocuments in
+                other.positions.withUnsafeBufferPointer { otherPositions in
+                other.ends.withUnsafeBufferPointer { otherEnds in
+                    var cursor = 0
+                    for i in 0..<leadCount {
+                        let document = leadDocuments[i]
+                        cursor = Self.seek(otherDocuments, from: cursor, to: document) { $0 }
+                        guard cursor < otherCount else { break }
+                        guard otherDocuments[cursor] == document else { continue }
+                        let titleLength = s.titleLengths[Int(document)]
+                        var walked = cursor == 0 ? 0 : Int(otherEnds[cursor - 1])
+                        let stop = Int(otherEnds[cursor])
+                        var starts = 0, inTitle = 0
+                        for k in (i == 0 ? 0 : Int(leadEnds[i - 1]))..<Int(leadEnds[i]) {
+                            // The phrase starts at the first syllable's position: the lead's, or one before it.
+                            let start = pivot == 0 ? leadPositions[k] : leadPositions[k] - 1
+                            if start < 0 { continue }
+                            if atom.titleOnly, start >= titleLength { break }
+                            let target = leadPositions[k] + offset
+                            // Galloping: the other syllable is usually the commoner one, with many more positions.
+                            walked = Self.seek(otherPositions[..<stop], from: walked, to: target) { $0 }
+                            if walked < stop, otherPositions[walked] == target {
+                                starts += 1
+                                if start < titleLength { inTitle += 1 }
+                            }
+                        }
+                        guard starts > 0 else { continue }
+                        let tf = Double(starts + inTitle * 2)
+                        matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
+                    }
+                }}}}}}
+                return matches
+            }
             let pivotList = lists[pivot].list
             var cursors = [Int](repeating: 0, count: lists.count)
             var walked = [Int](repeating: 0, count: lists.count)

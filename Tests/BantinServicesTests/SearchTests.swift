@@ -74,6 +74,22 @@ import Testing
         #expect(try Self.search(index, #""tap chi cong san""#).hits.first.map { VietnameseText.fold($0.article.title).contains("tap chi cong san") } == true)
     }
 
+    /// Phrase matching through the postings finds exactly the articles a scan of their text finds.
+    @Test func phrasesFindWhatAScanOfTheTextFinds() throws {
+        let (index, ids) = try Self.index()
+        let texts = ids.map { id -> [String] in
+            let article = index.article(id: id)!
+            return VietnameseText.tokens(VietnameseText.fold(article.title + "\n" + SearchIndex.body(of: article))).map { String($0.text) }
+        }
+        for phrase in ["giảm nghèo", "ban chấp", "tỉnh ủy", "kế hoạch", "ủy ban nhân dân", "chuyển đổi số", "ve", "dân dân"] {
+            let terms = VietnameseText.tokens(VietnameseText.fold(phrase)).map { String($0.text) }
+            let scanned = texts.filter { words in
+                words.indices.contains { start in start + terms.count <= words.count && words[start..<(start + terms.count)].elementsEqual(terms) }
+            }.count
+            #expect(try Self.search(index, "\"\(phrase)\"").total == scanned, "\(phrase)")
+        }
+    }
+
     /// The snippet cut from the postings' positions is the one a scan of the text finds.
     @Test func snippetsFromThePostingsMatchAScanOfTheText() throws {
         let (index, _) = try Self.index()

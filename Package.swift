@@ -128,7 +128,10 @@ let package = Package(
         // Ingest, extract and query as real child processes over mutual TLS with a real SQLite file.
         .testTarget(
             name: "BantinServicesTests",
-            dependencies: ["BantinIngest", "BantinExtract", "BantinQuery", "BantinCorpus", "BantinRPC", "BantinTesting", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "BantinIngest", "BantinExtract", "BantinQuery", "BantinCorpus", "BantinRPC", "BantinTesting",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -18,8 +18,15 @@ BIN=.build/release
 WORK="${WORK:-$(mktemp -d)}"
 $BIN/bantin certs init "$WORK/pki" >/dev/null
 
-echo "building the index of $ARTICLES articles..." >&2
-build=$($BIN/bantin build-index --articles "$ARTICLES" --data "$WORK/query" --json)
+# WORK=DIR REUSE=1 keeps the index and FTS5 figures a previous run left in DIR (to try another SLO).
+if [ "${REUSE:-0}" = 1 ] && [ -f "$WORK/build.json" ] && [ -f "$WORK/query/index.snapshot" ]; then
+  build=$(cat "$WORK/build.json")
+else
+  echo "building the index of $ARTICLES articles..." >&2
+  build=$($BIN/bantin build-index --articles "$ARTICLES" --data "$WORK/query" --json)
+  echo "$build" >"$WORK/build.json"
+  rm -f "$WORK/fts5.json"
+fi
 echo "$build" >&2
 $BIN/bantin corpus --articles "$ARTICLES" --queries 1000 --query-mix "$WORK/queries.jsonl" 2>/dev/null
 
@@ -62,8 +69,11 @@ if [ "$max" -gt 0 ]; then
 fi
 
 # The peer: SQLite FTS5 on the same articles and searches, in-process, on core 0 (the replica idles).
-echo "SQLite FTS5 on the same articles..." >&2
-fts5=$($BIN/bantin corpus --articles "$ARTICLES" 2>/dev/null | taskset -c 0 python3 bench/fts5-peer.py "$WORK/queries.jsonl" "$WORK/fts5.db")
+if [ ! -f "$WORK/fts5.json" ]; then
+  echo "SQLite FTS5 on the same articles..." >&2
+  $BIN/bantin corpus --articles "$ARTICLES" 2>/dev/null | taskset -c 0 python3 bench/fts5-peer.py "$WORK/queries.jsonl" "$WORK/fts5.db" >"$WORK/fts5.json"
+fi
+fts5=$(cat "$WORK/fts5.json")
 echo "$fts5" >&2
 
 {

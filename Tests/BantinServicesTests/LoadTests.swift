@@ -2,6 +2,8 @@ import BantinCore
 import BantinRPC
 import BantinTesting
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 /// `bantin load` as a child process against a real query service (child process, mutual TLS)
@@ -111,6 +113,15 @@ import Testing
         #expect(refused.stderr.contains("bantin load: target: cannot list the methods of \(target.address)"))
         #expect(refused.stderr.lowercased().contains("tls"))
 
+        // A port that speaks plain HTTP, not TLS.
+        let web = try await PlaintextWebServer.start()
+        let plaintext = try await BantinCommand.run(["load", "127.0.0.1:\(web.port)", "--pki", target.services.pki.directory] + request,
+                                                    timeout: .seconds(30))
+        await web.stop()
+        #expect(plaintext.status == 1)
+        #expect(plaintext.stderr.contains("cannot list the methods of 127.0.0.1:\(web.port)"))
+        #expect(plaintext.stderr.lowercased().contains("tls"), "\(plaintext.stderr)")
+
         let unknown = try await target.load(["--method", "/bantin.query.v1.Query/Serch", "--data", "{}", "--duration", "1s"], timeout: .seconds(30))
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("does not serve /bantin.query.v1.Query/Serch"))
@@ -179,6 +190,35 @@ import Testing
                 #expect(Int(line[1])! > 500 && Int(line[3])! >= 3, "\(line)")
             }
         }
+    }
+}
+
+/// Answers anything with an HTTP 400 and closes: a target that does not speak TLS.
+struct PlaintextWebServer {
+    let group: MultiThreadedEventLoopGroup
+    let channel: any Channel
+    let port: Int
+
+    final class Answer: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")))
+                .whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    static func start() async throws -> PlaintextWebServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Answer()) } }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return PlaintextWebServer(group: group, channel: channel, port: channel.localAddress!.port!)
+    }
+
+    func stop() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
     }
 }
 

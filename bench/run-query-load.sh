@@ -53,7 +53,7 @@ single=$(taskset -c 1 $BIN/bantin load "127.0.0.1:$PORT" --pki "$WORK/pki" --met
 echo "one at a time: $single" | cut -c1-300 >&2
 
 # Exit 2 (no rate met the SLO) is a result to report, not a failure of the script.
-load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration 5s --json "$WORK/max.json" >"$WORK/find-max.txt" || true
+load --find-max --max-p99 "$MAX_P99" --start-rate 250 --step-duration "${STEP}s" --json "$WORK/max.json" >"$WORK/find-max.txt" || true
 cat "$WORK/find-max.txt" >&2
 max=$(grep -o 'highest rate meeting the SLO: [0-9]*' "$WORK/find-max.txt" | grep -o '[0-9]*$' || echo 0)
 
@@ -103,7 +103,7 @@ print("| Bantin | %s | %s | %s | %s | %.0f | %s MB/s indexing (%s MB/s with clea
 print("| SQLite FTS5 | %s | %s | %s | %s | %.0f | %s MB/s |" % (f["p50_ms"],f["p90_ms"],f["p99_ms"],f["max_ms"],f["queries_per_s"],f["build_mb_per_s"]))
 PY
   echo
-  echo "Highest rate with p99 < $MAX_P99 ms (\`--find-max\`, 5 s steps): **$max searches/s**."
+  echo "Highest rate with p99 < $MAX_P99 ms (\`--find-max\`, $STEP s steps): **$max searches/s**."
   echo
   echo "| load | intended/s | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | client CPU |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"

@@ -5,18 +5,19 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 2 (all integers little-endian or LEB128 varints):
+/// Format, version 3 (all integers little-endian or LEB128 varints):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
 /// The payload holds the applied and head seqs, then the per-document arrays, the articles and entity
 /// records as packed protobuf messages (domain.proto), and the postings with delta-coded documents and
-/// positions, then the documents of each exact (diacritic-bearing) syllable, delta-coded. A file that is short, fails its checksum or has another version is refused with the reason. The
+/// positions, then the documents of each exact (diacritic-bearing) syllable, delta-coded, then the adjacent
+/// syllable pairs with their documents and counts. A file that is short, fails its checksum or has another version is refused with the reason. The
 /// replica then starts empty and replays the feed, so a bad snapshot costs time, never correctness. Files are
 /// written to a temporary name, fsynced and renamed over the old one, so a crash leaves the old snapshot or
 /// the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -104,6 +105,18 @@ public enum IndexSnapshot {
                     out.writeVarint(UInt64(p - last))  // positions ascend
                     last = p
                 }
+            }
+        }
+        out.writeVarint(UInt64(s.pairs.count))
+        for (pair, list) in s.pairs {
+            out.writeCountedString(pair)
+            out.writeVarint(UInt64(list.count))
+            var previous: Int32 = 0
+            for i in 0..<list.count {
+                out.writeVarint(UInt64(list.documents[i] - previous))
+                previous = list.documents[i]
+                out.writeVarint(UInt64(list.frequencies[i]))
+                out.writeVarint(UInt64(list.titleFrequencies[i]))
             }
         }
         out.writeVarint(UInt64(s.exactDocuments.count))
@@ -206,6 +219,22 @@ public enum IndexSnapshot {
                 list.append(document: document, positions: positions, titleLength: s.titleLengths[Int(document)])
             }
             s.postings[term] = list
+        }
+        let pairs = Int(try buffer.readVarintOrThrow())
+        s.pairs.reserveCapacity(pairs)
+        for _ in 0..<pairs {
+            let pair = try buffer.readStringOrThrow()
+            let n = Int(try buffer.readVarintOrThrow())
+            var list = SearchIndex.PairList()
+            list.documents.reserveCapacity(n)
+            list.frequencies.reserveCapacity(n)
+            list.titleFrequencies.reserveCapacity(n)
+            var document: Int32 = 0
+            for _ in 0..<n {
+                document += Int32(try buffer.readVarintOrThrow())
+                list.append(document: document, frequency: Int(try buffer.readVarintOrThrow()), titleFrequency: Int(try buffer.readVarintOrThrow()))
+            }
+            s.pairs[pair] = list
         }
         let forms = Int(try buffer.readVarintOrThrow())
         s.exactDocuments.reserveCapacity(forms)

@@ -35,10 +35,30 @@ public final class SearchIndex: Sendable {
         }
     }
 
+    /// The documents where two syllables stand side by side, in order ("phong vu", from "phòng vụ"), with
+    /// how often and how often in the title. Two-syllable words are most of Vietnamese vocabulary, so most
+    /// phrases (and the side-by-side bonus of every two-word query) are one lookup here rather than a walk
+    /// through both syllables' positions in every document holding both.
+    struct PairList: Sendable {
+        var documents: [Int32] = []
+        var frequencies: [UInt16] = []
+        var titleFrequencies: [UInt16] = []
+
+        var count: Int { documents.count }
+
+        mutating func append(document: Int32, frequency: Int, titleFrequency: Int) {
+            documents.append(document)
+            frequencies.append(UInt16(clamping: frequency))
+            titleFrequencies.append(UInt16(clamping: titleFrequency))
+        }
+    }
+
     struct Snapshot: Sendable {
         var articles: [Article] = []
         var articleIndex: [String: Int] = [:]
         var postings: [String: PostingList] = [:]
+        /// Adjacent syllable pairs, keyed "first second" (folded).
+        var pairs: [String: PairList] = [:]
         /// Lower-case syllables with diacritics → the documents holding them, ascending. What ranks
         /// exact-diacritic matches first: "thông tin" prefers articles with "thông" over ones with only "thong".
         var exactDocuments: [String: [Int32]] = [:]
@@ -101,10 +121,18 @@ public final class SearchIndex: Sendable {
             s.articles.append(kept)
             s.articleIndex[article.id] = doc
             var positions: [String: [Int32]] = [:]
+            var pairs: [String: (count: Int, inTitle: Int)] = [:]
             var position: Int32 = 0
             for (field, isTitle) in [(article.title, true), (Self.body(of: article), false)] {
+                var previous: String?
                 for token in VietnameseText.tokens(VietnameseText.fold(field)) {
-                    positions[String(token.text), default: []].append(position)
+                    let term = String(token.text)
+                    positions[term, default: []].append(position)
+                    if let previous {
+                        pairs[previous + " " + term, default: (0, 0)].count += 1
+                        if isTitle { pairs[previous + " " + term]!.inTitle += 1 }
+                    }
+                    previous = term
                     position += 1
                 }
                 if isTitle { s.titleLengths.append(position) }
@@ -112,6 +140,9 @@ public final class SearchIndex: Sendable {
             }
             for (term, termPositions) in positions {
                 s.postings[term, default: PostingList()].append(document: Int32(doc), positions: termPositions, titleLength: s.titleLengths[doc])
+            }
+            for (pair, counts) in pairs {
+                s.pairs[pair, default: PairList()].append(document: Int32(doc), frequency: counts.count, titleFrequency: counts.inTitle)
             }
             for exact in Self.exactForms(article.title + "\n" + Self.body(of: article)) {
                 s.exactDocuments[exact, default: []].append(Int32(doc))
@@ -226,51 +257,24 @@ public final class SearchIndex: Sendable {
                 }
                 return matches
             }
-            // A phrase: every syllable, adjacent and in order. Walk the rarest syllable's postings; seek the
-            // others forward to the same document, then walk the positions of all of them together.
+            // A phrase: every syllable, adjacent and in order.
             let pivot = lists.indices.min { lists[$0].count < lists[$1].count }!
             let idfSum = lists.reduce(0) { $0 + idf($1.count) }
             if lists.count == 2 {
-                // Two syllables, the common case: straight loops over the flat arrays.
-                let (a, b) = (lists[0], lists[1])
-                let (lead, other, offset): (PostingList, PostingList, Int32) = pivot == 0 ? (a.list, b.list, 1) : (b.list, a.list, -1)
-                let leadCount = pivot == 0 ? a.count : b.count, otherCount = pivot == 0 ? b.count : a.count
-                lead.documents.withUnsafeBufferPointer { leadDocuments in
-                lead.positions.withUnsafeBufferPointer { leadPositions in
-                lead.ends.withUnsafeBufferPointer { leadEnds in
-                other.documents.withUnsafeBufferPointer { otherDocuments in
-                other.positions.withUnsafeBufferPointer { otherPositions in
-                other.ends.withUnsafeBufferPointer { otherEnds in
-                    var cursor = 0
-                    for i in 0..<leadCount {
-                        let document = leadDocuments[i]
-                        cursor = Self.seek(otherDocuments, from: cursor, to: document) { $0 }
-                        guard cursor < otherCount else { break }
-                        guard otherDocuments[cursor] == document else { continue }
-                        let titleLength = s.titleLengths[Int(document)]
-                        var walked = cursor == 0 ? 0 : Int(otherEnds[cursor - 1])
-                        let stop = Int(otherEnds[cursor])
-                        var starts = 0, inTitle = 0
-                        for k in (i == 0 ? 0 : Int(leadEnds[i - 1]))..<Int(leadEnds[i]) {
-                            // The phrase starts at the first syllable's position: the lead's, or one before it.
-                            let start = pivot == 0 ? leadPositions[k] : leadPositions[k] - 1
-                            if start < 0 { continue }
-                            if atom.titleOnly, start >= titleLength { break }
-                            let target = leadPositions[k] + offset
-                            // Galloping: the other syllable is usually the commoner one, with many more positions.
-                            walked = Self.seek(otherPositions[..<stop], from: walked, to: target) { $0 }
-                            if walked < stop, otherPositions[walked] == target {
-                                starts += 1
-                                if start < titleLength { inTitle += 1 }
-                            }
-                        }
-                        guard starts > 0 else { continue }
-                        let tf = Double(starts + inTitle * 2)
-                        matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
-                    }
-                }}}}}}
+                // Two syllables: the pair index has each document's count of them side by side.
+                guard let pair = s.pairs[atom.terms[0] + " " + atom.terms[1]] else { return [] }
+                let count = Self.seek(pair.documents, from: 0, to: Int32(n)) { $0 }
+                matches.reserveCapacity(count)
+                for i in 0..<count {
+                    let inTitle = Int(pair.titleFrequencies[i])
+                    if atom.titleOnly, inTitle == 0 { continue }
+                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(Int(pair.frequencies[i]) + inTitle * 2)
+                    matches.append(Match(document: pair.documents[i], score: bm25(tf, idf: idfSum, document: pair.documents[i])))
+                }
                 return matches
             }
+            // Longer phrases: walk the rarest syllable's postings, seek the others forward to the same
+            // document, then walk the positions of all of them together.
             let pivotList = lists[pivot].list
             var cursors = [Int](repeating: 0, count: lists.count)
             var walked = [Int](repeating: 0, count: lists.count)

@@ -191,6 +191,10 @@ public final class RPCClient: Sendable {
             s.next &+= 1
             return s.next
         }
+        // Almost every call: the next established connection in round-robin order, taken synchronously.
+        for k in 0..<subchannels.count {
+            if let connection = subchannels[(start + k) % subchannels.count].readyConnection { return connection }
+        }
         let order = (0..<subchannels.count).map { subchannels[(start + $0) % subchannels.count] }
         // Prefer a ready connection, then any address not waiting out a backoff.
         let candidates = order.filter(\.isReady) + order.filter { !$0.isReady && !$0.isInBackoff }

@@ -30,7 +30,10 @@ final class Subchannel: Sendable {
         self.group = group
     }
 
-    var isReady: Bool { state.withLockedValue { if case .ready = $0 { true } else { false } } }
+    var isReady: Bool { readyConnection != nil }
+
+    /// The established connection, if there is one: the per-call fast path, with no future to await.
+    var readyConnection: Connection? { state.withLockedValue { if case .ready(let c) = $0 { c } else { nil } } }
 
     var isInBackoff: Bool {
         state.withLockedValue { if case .backoff(let until, _, _) = $0 { until > .now() } else { false } }

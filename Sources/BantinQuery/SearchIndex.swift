@@ -526,9 +526,34 @@ public final class SearchIndex: Sendable {
         var page = EntityPage()
         page.entity = entity
         page.roles = s.entityRoles[id] ?? []
-        page.events = s.entityEvents[id] ?? []
+        page.events = (s.entityEvents[id] ?? []).enumerated().sorted { ($0.element.date, $0.offset) < ($1.element.date, $1.offset) }.map(\.element)
         page.documents = s.entityDocuments[id] ?? []
-        page.articleIDs = (s.entityArticles[id] ?? []).map { s.articles[$0].id }
+        let articles = s.entityArticles[id] ?? []
+        page.articleIDs = articles.map { s.articles[$0].id }
+
+        // Association: the Dice coefficient of the two article sets, 2·|A∩B| / (|A| + |B|). It rewards
+        // entities that appear mostly together and discounts ones that are everywhere.
+        var together: [String: Int] = [:]
+        for d in articles { for other in s.documentEntities[d] where other != id { together[other, default: 0] += 1 } }
+        page.coMentions = together.compactMap { other, count -> CoMention? in
+            guard let entity = s.entities[other] else { return nil }
+            var mention = CoMention()
+            mention.entityID = other
+            mention.name = entity.name
+            mention.type = entity.type
+            mention.articles = UInt32(count)
+            mention.score = 2 * Double(count) / Double(articles.count + (s.entityArticles[other]?.count ?? count))
+            return mention
+        }.sorted { ($0.score, $0.articles, $1.entityID) > ($1.score, $1.articles, $0.entityID) }.prefix(20).map { $0 }
+
+        var months: [String: Int] = [:]
+        var provinces: [String: Int] = [:]
+        for d in articles {
+            months[String(s.dates[d].prefix(7)), default: 0] += 1
+            if !s.provinceNames[d].isEmpty { provinces[s.provinceNames[d], default: 0] += 1 }
+        }
+        page.timeline = months.sorted { $0.key < $1.key }.map { PeriodCount(period: $0.key, articles: UInt32($0.value)) }
+        page.provinces = provinces.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { FacetCount(value: $0.key, count: UInt32($0.value)) }
         return page
     }
 

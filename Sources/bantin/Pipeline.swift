@@ -252,6 +252,14 @@ struct EntityLookup: AsyncParsableCommand {
         if !entity.aliases.isEmpty { print("  also written: \(entity.aliases.joined(separator: "; "))") }
         for role in page.roles { print("  office: \(role.title) \(role.organizationID.isEmpty ? "" : "(\(role.organizationID))") \(role.asOf)") }
         for document in page.documents { print("  document: \(document.kind) \(document.code)") }
+        for event in page.events { print("  event: \(event.date.isEmpty ? "(undated)" : event.date) \(event.kind)\(event.locationID.isEmpty ? "" : " at \(event.locationID)") with \(event.participantIDs.count) participants") }
         print("  articles: \(page.articleIDs.joined(separator: ", "))")
+        if !page.timeline.isEmpty {
+            print("  by month: " + page.timeline.map { "\($0.period.isEmpty ? "undated" : $0.period) \($0.articles)" }.joined(separator: ", "))
+        }
+        if !page.provinces.isEmpty { print("  provinces: " + page.provinces.map { "\($0.value) \($0.count)" }.joined(separator: ", ")) }
+        for mention in page.coMentions.prefix(10) {
+            print(String(format: "  with: %@ [%@] in %d articles, Dice %.2f", mention.name, mention.type.name, mention.articles, mention.score))
+        }
     }
 }

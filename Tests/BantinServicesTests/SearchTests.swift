@@ -74,6 +74,44 @@ import Testing
         #expect(try Self.search(index, #""tap chi cong san""#).hits.first.map { VietnameseText.fold($0.article.title).contains("tap chi cong san") } == true)
     }
 
+    /// An entity page's co-mentions, timeline and provinces agree with counting over the extractions.
+    @Test func entityPagesCountCoMentionsMonthsAndProvinces() throws {
+        let index = SearchIndex()
+        let extractor = Extractor()
+        var extractions: [Extraction] = []
+        var changes: [Change] = []
+        for k in 0..<80 {
+            let article = try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 5).article(k).text)).article
+            let extraction = extractor.extract(text: article.text, publishedAt: article.publishedAt)
+            var change = Change()
+            change.stored = StoredArticle(article: article, extraction: extraction)
+            change.seq = UInt64(k + 1)
+            changes.append(change)
+            extractions.append(extraction)
+        }
+        index.apply(changes)
+        let sets = extractions.map { Set($0.entities.map(\.id)) }
+        func articles(_ id: String) -> [Int] { sets.indices.filter { sets[$0].contains(id) } }
+        // The person named in most articles.
+        let people = Set(extractions.flatMap { $0.entities.filter { $0.type == .person }.map(\.id) })
+        let person = try #require(people.max { (articles($0).count, $1) < (articles($1).count, $0) })
+        let page = try #require(index.entityPage(id: person))
+        let mine = articles(person)
+        #expect(page.articleIDs.count == mine.count)
+        #expect(page.timeline.reduce(0) { $0 + Int($1.articles) } == mine.count)
+        #expect(page.timeline.map(\.period) == page.timeline.map(\.period).sorted())
+        #expect(page.provinces.reduce(0) { $0 + Int($1.count) } <= mine.count)
+        #expect(!page.coMentions.isEmpty)
+        for mention in page.coMentions {
+            let theirs = articles(mention.entityID)
+            let both = mine.filter(theirs.contains).count
+            #expect(Int(mention.articles) == both, "\(mention.name)")
+            #expect(abs(mention.score - 2 * Double(both) / Double(mine.count + theirs.count)) < 1e-12, "\(mention.name)")
+        }
+        #expect(page.coMentions.map(\.score) == page.coMentions.map(\.score).sorted(by: >))
+        #expect(page.events.map(\.date) == page.events.map(\.date).sorted())
+    }
+
     /// Phrase matching through the postings finds exactly the articles a scan of their text finds.
     @Test func phrasesFindWhatAScanOfTheTextFinds() throws {
         let (index, ids) = try Self.index()

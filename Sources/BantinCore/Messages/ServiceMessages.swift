@@ -274,19 +274,59 @@ public struct GetEntityRequest: ProtoStruct, Equatable {
     public static let protoFields: [ProtoField<GetEntityRequest>] = [.string("entity_id", \.entityID)]
 }
 
+/// Another entity named in the same articles, with the Dice coefficient of their article sets.
+public struct CoMention: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.CoMention")
+    public var entityID = ""
+    public var name = ""
+    public var type = EntityType.misc
+    public var articles: UInt32 = 0
+    public var score = 0.0
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<CoMention>] = [
+        .string("entity_id", \.entityID), .string("name", \.name), .enumeration("type", \.type, fallback: .misc),
+        .uint32("articles", \.articles), .double("score", \.score),
+    ]
+}
+
+/// Articles in one month ("2023-06"; "" when undated).
+public struct PeriodCount: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.PeriodCount")
+    public var period = ""
+    public var articles: UInt32 = 0
+
+    public init() {}
+    public init(period: String, articles: UInt32) {
+        self.period = period
+        self.articles = articles
+    }
+
+    public static let protoFields: [ProtoField<PeriodCount>] = [.string("period", \.period), .uint32("articles", \.articles)]
+}
+
 public struct EntityPage: ProtoStruct, Equatable {
     public static let messageType = MessageType.named("bantin.query.v1.EntityPage")
     public var entity: Entity? = nil
     public var roles: [Role] = []
+    /// Oldest first: the entity's timeline.
     public var events: [Event] = []
     public var documents: [DocumentRef] = []
     public var articleIDs: [String] = []
+    /// The most associated entities, best first.
+    public var coMentions: [CoMention] = []
+    /// Articles naming the entity per month, oldest first.
+    public var timeline: [PeriodCount] = []
+    /// Provinces of the articles naming it, most first.
+    public var provinces: [FacetCount] = []
 
     public init() {}
 
     public static let protoFields: [ProtoField<EntityPage>] = [
         .message("entity", \.entity), .messages("roles", \.roles), .messages("events", \.events),
         .messages("documents", \.documents), .strings("article_ids", \.articleIDs),
+        .messages("co_mentions", \.coMentions), .messages("timeline", \.timeline), .messages("provinces", \.provinces),
     ]
 }
 

@@ -24,6 +24,8 @@ typedef struct Bantin__Query__V1__Facet Bantin__Query__V1__Facet;
 typedef struct Bantin__Query__V1__SearchResponse Bantin__Query__V1__SearchResponse;
 typedef struct Bantin__Query__V1__GetArticleRequest Bantin__Query__V1__GetArticleRequest;
 typedef struct Bantin__Query__V1__GetEntityRequest Bantin__Query__V1__GetEntityRequest;
+typedef struct Bantin__Query__V1__CoMention Bantin__Query__V1__CoMention;
+typedef struct Bantin__Query__V1__PeriodCount Bantin__Query__V1__PeriodCount;
 typedef struct Bantin__Query__V1__EntityPage Bantin__Query__V1__EntityPage;
 typedef struct Bantin__Query__V1__ListEntitiesRequest Bantin__Query__V1__ListEntitiesRequest;
 typedef struct Bantin__Query__V1__ListEntitiesResponse Bantin__Query__V1__ListEntitiesResponse;
@@ -172,22 +174,73 @@ struct  Bantin__Query__V1__GetEntityRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * Another entity named in the same articles. score is the Dice coefficient of the two entities'
+ * article sets, 2·|A∩B| / (|A| + |B|): 1 when they always appear together, near 0 when one of them
+ * is everywhere (a province, the Party) and they meet by chance.
+ */
+struct  Bantin__Query__V1__CoMention
+{
+  ProtobufCMessage base;
+  char *entity_id;
+  char *name;
+  Bantin__Domain__V1__EntityType type;
+  uint32_t articles;
+  double score;
+};
+#define BANTIN__QUERY__V1__CO_MENTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__co_mention__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, BANTIN__DOMAIN__V1__ENTITY_TYPE__ENTITY_TYPE_UNSPECIFIED, 0, 0 }
+
+
+/*
+ * Articles in one month ("2023-06"; "" for articles without a date).
+ */
+struct  Bantin__Query__V1__PeriodCount
+{
+  ProtobufCMessage base;
+  char *period;
+  uint32_t articles;
+};
+#define BANTIN__QUERY__V1__PERIOD_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__period_count__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
 struct  Bantin__Query__V1__EntityPage
 {
   ProtobufCMessage base;
   Bantin__Domain__V1__Entity *entity;
   size_t n_roles;
   Bantin__Domain__V1__Role **roles;
+  /*
+   * Oldest first: the entity's timeline.
+   */
   size_t n_events;
   Bantin__Domain__V1__Event **events;
   size_t n_documents;
   Bantin__Domain__V1__DocumentRef **documents;
   size_t n_article_ids;
   char **article_ids;
+  /*
+   * The 20 most associated entities, best first.
+   */
+  size_t n_co_mentions;
+  Bantin__Query__V1__CoMention **co_mentions;
+  /*
+   * Articles naming the entity per month, oldest first.
+   */
+  size_t n_timeline;
+  Bantin__Query__V1__PeriodCount **timeline;
+  /*
+   * Provinces of the articles naming it, most first ("which provinces reported on document X").
+   */
+  size_t n_provinces;
+  Bantin__Query__V1__FacetCount **provinces;
 };
 #define BANTIN__QUERY__V1__ENTITY_PAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__entity_page__descriptor) \
-    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Bantin__Query__V1__ListEntitiesRequest
@@ -388,6 +441,44 @@ Bantin__Query__V1__GetEntityRequest *
 void   bantin__query__v1__get_entity_request__free_unpacked
                      (Bantin__Query__V1__GetEntityRequest *message,
                       ProtobufCAllocator *allocator);
+/* Bantin__Query__V1__CoMention methods */
+void   bantin__query__v1__co_mention__init
+                     (Bantin__Query__V1__CoMention         *message);
+size_t bantin__query__v1__co_mention__get_packed_size
+                     (const Bantin__Query__V1__CoMention   *message);
+size_t bantin__query__v1__co_mention__pack
+                     (const Bantin__Query__V1__CoMention   *message,
+                      uint8_t             *out);
+size_t bantin__query__v1__co_mention__pack_to_buffer
+                     (const Bantin__Query__V1__CoMention   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Query__V1__CoMention *
+       bantin__query__v1__co_mention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__query__v1__co_mention__free_unpacked
+                     (Bantin__Query__V1__CoMention *message,
+                      ProtobufCAllocator *allocator);
+/* Bantin__Query__V1__PeriodCount methods */
+void   bantin__query__v1__period_count__init
+                     (Bantin__Query__V1__PeriodCount         *message);
+size_t bantin__query__v1__period_count__get_packed_size
+                     (const Bantin__Query__V1__PeriodCount   *message);
+size_t bantin__query__v1__period_count__pack
+                     (const Bantin__Query__V1__PeriodCount   *message,
+                      uint8_t             *out);
+size_t bantin__query__v1__period_count__pack_to_buffer
+                     (const Bantin__Query__V1__PeriodCount   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Query__V1__PeriodCount *
+       bantin__query__v1__period_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__query__v1__period_count__free_unpacked
+                     (Bantin__Query__V1__PeriodCount *message,
+                      ProtobufCAllocator *allocator);
 /* Bantin__Query__V1__EntityPage methods */
 void   bantin__query__v1__entity_page__init
                      (Bantin__Query__V1__EntityPage         *message);
@@ -509,6 +600,12 @@ typedef void (*Bantin__Query__V1__GetArticleRequest_Closure)
 typedef void (*Bantin__Query__V1__GetEntityRequest_Closure)
                  (const Bantin__Query__V1__GetEntityRequest *message,
                   void *closure_data);
+typedef void (*Bantin__Query__V1__CoMention_Closure)
+                 (const Bantin__Query__V1__CoMention *message,
+                  void *closure_data);
+typedef void (*Bantin__Query__V1__PeriodCount_Closure)
+                 (const Bantin__Query__V1__PeriodCount *message,
+                  void *closure_data);
 typedef void (*Bantin__Query__V1__EntityPage_Closure)
                  (const Bantin__Query__V1__EntityPage *message,
                   void *closure_data);
@@ -595,6 +692,8 @@ extern const ProtobufCMessageDescriptor bantin__query__v1__facet__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__search_response__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__get_article_request__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__get_entity_request__descriptor;
+extern const ProtobufCMessageDescriptor bantin__query__v1__co_mention__descriptor;
+extern const ProtobufCMessageDescriptor bantin__query__v1__period_count__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__entity_page__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__list_entities_request__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__list_entities_response__descriptor;

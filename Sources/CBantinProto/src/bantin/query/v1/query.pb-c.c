@@ -367,6 +367,96 @@ void   bantin__query__v1__get_entity_request__free_unpacked
   assert(message->base.descriptor == &bantin__query__v1__get_entity_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bantin__query__v1__co_mention__init
+                     (Bantin__Query__V1__CoMention         *message)
+{
+  static const Bantin__Query__V1__CoMention init_value = BANTIN__QUERY__V1__CO_MENTION__INIT;
+  *message = init_value;
+}
+size_t bantin__query__v1__co_mention__get_packed_size
+                     (const Bantin__Query__V1__CoMention *message)
+{
+  assert(message->base.descriptor == &bantin__query__v1__co_mention__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__query__v1__co_mention__pack
+                     (const Bantin__Query__V1__CoMention *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__query__v1__co_mention__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__query__v1__co_mention__pack_to_buffer
+                     (const Bantin__Query__V1__CoMention *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__query__v1__co_mention__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Query__V1__CoMention *
+       bantin__query__v1__co_mention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Query__V1__CoMention *)
+     protobuf_c_message_unpack (&bantin__query__v1__co_mention__descriptor,
+                                allocator, len, data);
+}
+void   bantin__query__v1__co_mention__free_unpacked
+                     (Bantin__Query__V1__CoMention *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__query__v1__co_mention__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bantin__query__v1__period_count__init
+                     (Bantin__Query__V1__PeriodCount         *message)
+{
+  static const Bantin__Query__V1__PeriodCount init_value = BANTIN__QUERY__V1__PERIOD_COUNT__INIT;
+  *message = init_value;
+}
+size_t bantin__query__v1__period_count__get_packed_size
+                     (const Bantin__Query__V1__PeriodCount *message)
+{
+  assert(message->base.descriptor == &bantin__query__v1__period_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__query__v1__period_count__pack
+                     (const Bantin__Query__V1__PeriodCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__query__v1__period_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__query__v1__period_count__pack_to_buffer
+                     (const Bantin__Query__V1__PeriodCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__query__v1__period_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Query__V1__PeriodCount *
+       bantin__query__v1__period_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Query__V1__PeriodCount *)
+     protobuf_c_message_unpack (&bantin__query__v1__period_count__descriptor,
+                                allocator, len, data);
+}
+void   bantin__query__v1__period_count__free_unpacked
+                     (Bantin__Query__V1__PeriodCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__query__v1__period_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   bantin__query__v1__entity_page__init
                      (Bantin__Query__V1__EntityPage         *message)
 {
@@ -1156,7 +1246,148 @@ const ProtobufCMessageDescriptor bantin__query__v1__get_entity_request__descript
   (ProtobufCMessageInit) bantin__query__v1__get_entity_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bantin__query__v1__entity_page__field_descriptors[5] =
+static const ProtobufCFieldDescriptor bantin__query__v1__co_mention__field_descriptors[5] =
+{
+  {
+    "entity_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__CoMention, entity_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__CoMention, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__CoMention, type),
+    &bantin__domain__v1__entity_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "articles",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__CoMention, articles),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__CoMention, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__query__v1__co_mention__field_indices_by_name[] = {
+  3,   /* field[3] = articles */
+  0,   /* field[0] = entity_id */
+  1,   /* field[1] = name */
+  4,   /* field[4] = score */
+  2,   /* field[2] = type */
+};
+static const ProtobufCIntRange bantin__query__v1__co_mention__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor bantin__query__v1__co_mention__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.query.v1.CoMention",
+  "CoMention",
+  "Bantin__Query__V1__CoMention",
+  "bantin.query.v1",
+  sizeof(Bantin__Query__V1__CoMention),
+  5,
+  bantin__query__v1__co_mention__field_descriptors,
+  bantin__query__v1__co_mention__field_indices_by_name,
+  1,  bantin__query__v1__co_mention__number_ranges,
+  (ProtobufCMessageInit) bantin__query__v1__co_mention__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bantin__query__v1__period_count__field_descriptors[2] =
+{
+  {
+    "period",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__PeriodCount, period),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "articles",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__PeriodCount, articles),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__query__v1__period_count__field_indices_by_name[] = {
+  1,   /* field[1] = articles */
+  0,   /* field[0] = period */
+};
+static const ProtobufCIntRange bantin__query__v1__period_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bantin__query__v1__period_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.query.v1.PeriodCount",
+  "PeriodCount",
+  "Bantin__Query__V1__PeriodCount",
+  "bantin.query.v1",
+  sizeof(Bantin__Query__V1__PeriodCount),
+  2,
+  bantin__query__v1__period_count__field_descriptors,
+  bantin__query__v1__period_count__field_indices_by_name,
+  1,  bantin__query__v1__period_count__number_ranges,
+  (ProtobufCMessageInit) bantin__query__v1__period_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bantin__query__v1__entity_page__field_descriptors[8] =
 {
   {
     "entity",
@@ -1218,18 +1449,57 @@ static const ProtobufCFieldDescriptor bantin__query__v1__entity_page__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "co_mentions",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Query__V1__EntityPage, n_co_mentions),
+    offsetof(Bantin__Query__V1__EntityPage, co_mentions),
+    &bantin__query__v1__co_mention__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timeline",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Query__V1__EntityPage, n_timeline),
+    offsetof(Bantin__Query__V1__EntityPage, timeline),
+    &bantin__query__v1__period_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "provinces",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Query__V1__EntityPage, n_provinces),
+    offsetof(Bantin__Query__V1__EntityPage, provinces),
+    &bantin__query__v1__facet_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__query__v1__entity_page__field_indices_by_name[] = {
   4,   /* field[4] = article_ids */
+  5,   /* field[5] = co_mentions */
   3,   /* field[3] = documents */
   0,   /* field[0] = entity */
   2,   /* field[2] = events */
+  7,   /* field[7] = provinces */
   1,   /* field[1] = roles */
+  6,   /* field[6] = timeline */
 };
 static const ProtobufCIntRange bantin__query__v1__entity_page__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor bantin__query__v1__entity_page__descriptor =
 {
@@ -1239,7 +1509,7 @@ const ProtobufCMessageDescriptor bantin__query__v1__entity_page__descriptor =
   "Bantin__Query__V1__EntityPage",
   "bantin.query.v1",
   sizeof(Bantin__Query__V1__EntityPage),
-  5,
+  8,
   bantin__query__v1__entity_page__field_descriptors,
   bantin__query__v1__entity_page__field_indices_by_name,
   1,  bantin__query__v1__entity_page__number_ranges,

@@ -536,7 +536,8 @@ public final class SearchIndex: Sendable {
         var together: [String: Int] = [:]
         for d in articles { for other in s.documentEntities[d] where other != id { together[other, default: 0] += 1 } }
         page.coMentions = together.compactMap { other, count -> CoMention? in
-            guard let entity = s.entities[other] else { return nil }
+            // Dates share articles with everything in them and say nothing about who works with whom.
+            guard let entity = s.entities[other], entity.type != .date else { return nil }
             var mention = CoMention()
             mention.entityID = other
             mention.name = entity.name

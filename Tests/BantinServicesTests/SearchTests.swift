@@ -109,6 +109,7 @@ import Testing
             #expect(abs(mention.score - 2 * Double(both) / Double(mine.count + theirs.count)) < 1e-12, "\(mention.name)")
         }
         #expect(page.coMentions.map(\.score) == page.coMentions.map(\.score).sorted(by: >))
+        #expect(!page.coMentions.contains { $0.type == .date })
         #expect(page.events.map(\.date) == page.events.map(\.date).sorted())
     }
 

@@ -223,7 +223,7 @@ struct  Bantin__Query__V1__EntityPage
   size_t n_article_ids;
   char **article_ids;
   /*
-   * The 20 most associated entities, best first.
+   * The 20 most associated entities (dates aside), best first.
    */
   size_t n_co_mentions;
   Bantin__Query__V1__CoMention **co_mentions;

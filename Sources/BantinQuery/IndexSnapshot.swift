@@ -5,7 +5,7 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 3 (all integers little-endian or LEB128 varints):
+/// Format, version 4 (all integers little-endian or LEB128 varints):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
@@ -17,7 +17,7 @@ import NIOCore
 /// written to a temporary name, fsynced and renamed over the old one, so a crash leaves the old snapshot or
 /// the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -72,6 +72,8 @@ public enum IndexSnapshot {
             out.writeCountedString(s.provinceNames[d])
             out.writeCountedString(s.dates[d])
             out.writeStrings(s.documentEntities[d])
+            out.writeVarint(UInt64(s.documentEvents[d].count))
+            for event in s.documentEvents[d] { out.writeMessage(event) }
         }
         out.writeVarint(UInt64(s.entities.count))
         for id in s.entities.keys.sorted() {
@@ -174,6 +176,9 @@ public enum IndexSnapshot {
             s.provinceNames.append(try buffer.readStringOrThrow())
             s.dates.append(try buffer.readStringOrThrow())
             s.documentEntities.append(try buffer.readStrings())
+            var events: [Event] = []
+            for _ in 0..<Int(try buffer.readVarintOrThrow()) { events.append(try buffer.readMessage()) }
+            s.documentEvents.append(events)
         }
         for _ in 0..<Int(try buffer.readVarintOrThrow()) {
             let entity: Entity = try buffer.readMessage()

@@ -85,6 +85,17 @@ public struct QueryService: RPCService {
             }
             return page
         }
+        router.unary(QueryAPI.meetings, runsOnEventLoop: false) { request, _ in
+            guard !request.sideA.isEmpty, !request.sideB.isEmpty else {
+                throw RPCError(.invalidArgument, "give both sides: entity ids (from ListEntities) or province names")
+            }
+            for date in [request.dateFrom, request.dateTo] where !date.isEmpty {
+                do { _ = try SearchQuery.date(date, "date") } catch { throw RPCError(.invalidArgument, "\(error)") }
+            }
+            var response = MeetingsResponse()
+            response.meetings = index.meetings(request)
+            return response
+        }
         router.unary(QueryAPI.listEntities, runsOnEventLoop: false) { request, _ in
             var response = ListEntitiesResponse()
             response.entities = index.entities(prefix: request.prefix, type: EntityType(rawValue: request.type),

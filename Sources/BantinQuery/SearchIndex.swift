@@ -73,6 +73,8 @@ public final class SearchIndex: Sendable {
         var provinceNames: [String] = []
         var dates: [String] = []
         var documentEntities: [[String]] = []
+        /// Per document, the events its extraction found (who met whom, where, when).
+        var documentEvents: [[Event]] = []
         var entities: [String: Entity] = [:]
         var entityArticles: [String: [Int]] = [:]
         var entityRoles: [String: [Role]] = [:]
@@ -161,6 +163,7 @@ public final class SearchIndex: Sendable {
             let date = article.publishedAt.isEmpty ? extraction.events.first?.date ?? "" : article.publishedAt
             s.dates.append(date.first?.isNumber == true ? String(date.prefix(10)) : "")
             s.documentEntities.append(Array(Set(extraction.entities.map(\.id))))
+            s.documentEvents.append(extraction.events)
             if let extraction = stored.extraction {
                 for entity in extraction.entities {
                     if s.entities[entity.id] == nil { s.entities[entity.id] = entity } else {
@@ -556,6 +559,48 @@ public final class SearchIndex: Sendable {
         page.timeline = months.sorted { $0.key < $1.key }.map { PeriodCount(period: $0.key, articles: UInt32($0.value)) }
         page.provinces = provinces.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { FacetCount(value: $0.key, count: UInt32($0.value)) }
         return page
+    }
+
+    /// Events with participants on both sides, newest first. A side is an entity id or a province name:
+    /// an organization also matches the people holding office in it (by the roles extracted), a place
+    /// or province name matches entities filed under that province.
+    public func meetings(_ request: MeetingsRequest) -> [Meeting] {
+        let s = snapshot
+        func matcher(_ side: String) -> (String) -> Bool {
+            let folded = VietnameseText.fold(side)
+            let named = s.entities[side]
+            let province = named.map { $0.type == .location ? VietnameseText.fold($0.name) : "" } ?? folded
+            return { id in
+                if id == side { return true }
+                guard let entity = s.entities[id] else { return false }
+                if named?.type == .organization || named?.type == .person {
+                    return (s.entityRoles[id] ?? []).contains { $0.personID == id && $0.organizationID == side }
+                }
+                guard !province.isEmpty else { return false }
+                return VietnameseText.fold(entity.province) == province || (entity.type == .location && VietnameseText.fold(entity.name) == province)
+            }
+        }
+        let sideA = matcher(request.sideA), sideB = matcher(request.sideB)
+        let limit = request.limit == 0 ? 20 : Int(min(request.limit, 100))
+        var found: [Meeting] = []
+        for d in s.documentEvents.indices where !s.documentEvents[d].isEmpty {
+            for event in s.documentEvents[d] {
+                let a = event.participantIDs.filter(sideA), b = event.participantIDs.filter(sideB)
+                guard !a.isEmpty, !b.isEmpty, Set(a) != Set(b) || a.count > 1 else { continue }
+                let date = event.date.first?.isNumber == true ? event.date : s.dates[d]
+                if !request.dateFrom.isEmpty, date.isEmpty || date < request.dateFrom { continue }
+                if !request.dateTo.isEmpty, date.isEmpty || (date > request.dateTo && !date.hasPrefix(request.dateTo)) { continue }
+                var meeting = Meeting()
+                meeting.event = event
+                meeting.articleID = s.articles[d].id
+                meeting.articleTitle = s.articles[d].title
+                meeting.date = date
+                meeting.sideAIDs = a
+                meeting.sideBIDs = b
+                found.append(meeting)
+            }
+        }
+        return Array(found.sorted { ($0.date, $0.articleID) > ($1.date, $1.articleID) }.prefix(limit))
     }
 
     /// Entities whose folded name or alias starts with the folded prefix, most-mentioned first.

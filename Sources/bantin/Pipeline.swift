@@ -222,6 +222,39 @@ struct Search: AsyncParsableCommand {
     }
 }
 
+struct Meetings: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Who met whom: events with participants from both sides, newest first.",
+        discussion: """
+            A side is an entity id (from `bantin entity`; an organization also matches the people holding office in it) \
+            or a province name. Example: bantin meetings org:ban-noi-chinh-trung-uong "Long An" --from 2020
+            """)
+
+    @Argument(help: "One side: an entity id or a province name.")
+    var sideA: String
+    @Argument(help: "The other side.")
+    var sideB: String
+    @Option(help: "From this date (YYYY, YYYY-MM or YYYY-MM-DD).")
+    var from = ""
+    @Option(help: "Up to this date, inclusive.")
+    var to = ""
+    @Option(help: "Meetings to show (at most 100).")
+    var limit: UInt32 = 20
+    @OptionGroup var services: ServiceAddresses
+    @OptionGroup var tls: ClientTLSOptions
+
+    func run() async throws {
+        let client = try makeClient(services.query, tls)
+        defer { Task { await client.close() } }
+        let response = try await client.unary(QueryAPI.meetings, MeetingsRequest(sideA: sideA, sideB: sideB, dateFrom: from, dateTo: to, limit: limit))
+        if response.meetings.isEmpty { print("no meetings found") }
+        for meeting in response.meetings {
+            print("\(meeting.date.isEmpty ? "(undated)" : meeting.date)  \(meeting.event?.kind ?? "")  \(meeting.articleTitle)  [\(meeting.articleID)]")
+            print("    \(meeting.sideAIDs.joined(separator: ", "))  ↔  \(meeting.sideBIDs.joined(separator: ", "))")
+        }
+    }
+}
+
 struct EntityLookup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "entity",

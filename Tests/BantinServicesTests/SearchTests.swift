@@ -113,6 +113,58 @@ import Testing
         #expect(page.events.map(\.date) == page.events.map(\.date).sorted())
     }
 
+    /// Who met whom: a central body and a province, found from the events, in a date range, kept by snapshots.
+    @Test func meetingsBetweenACentralBodyAndAProvince() throws {
+        let index = SearchIndex()
+        let extractor = Extractor()
+        var stored: [StoredArticle] = []
+        for k in 0..<60 {
+            let article = try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 5).article(k).text)).article
+            stored.append(StoredArticle(article: article, extraction: extractor.extract(text: article.text, publishedAt: article.publishedAt)))
+        }
+        index.apply(stored.enumerated().map { k, article in
+            var change = Change()
+            change.stored = article
+            change.seq = UInt64(k + 1)
+            return change
+        })
+        // A working visit: an organization without a province (central) meeting someone filed under a province.
+        var visit: (central: Entity, province: String)?
+        for article in stored {
+            let entities = Dictionary(article.extraction!.entities.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for event in article.extraction!.events {
+                let participants = event.participantIDs.compactMap { entities[$0] }
+                if let central = participants.first(where: { $0.type == .organization && $0.province.isEmpty }),
+                   let local = participants.first(where: { !$0.province.isEmpty }) {
+                    visit = (central, local.province)
+                    break
+                }
+            }
+            if visit != nil { break }
+        }
+        let (central, province) = try #require(visit, "the generated articles hold central visits to provinces")
+        let found = index.meetings(MeetingsRequest(sideA: central.id, sideB: province, limit: 100))
+        #expect(!found.isEmpty)
+        for meeting in found {
+            #expect(meeting.sideAIDs.contains(central.id))
+            let sideB = meeting.sideBIDs.compactMap { id in stored.flatMap { $0.extraction!.entities }.first { $0.id == id } }
+            #expect(sideB.allSatisfy { VietnameseText.fold($0.province) == VietnameseText.fold(province) || $0.name == province }, "\(sideB.map(\.name))")
+        }
+        #expect(found.map(\.date) == found.map(\.date).sorted(by: >), "newest first")
+        // The date range narrows it: nothing before the earliest, everything from it on.
+        let earliest = try #require(found.last?.date)
+        #expect(index.meetings(MeetingsRequest(sideA: central.id, sideB: province, dateFrom: earliest, limit: 100)).count == found.count)
+        let before = String(Int(earliest.prefix(4))! - 1)
+        #expect(index.meetings(MeetingsRequest(sideA: central.id, sideB: province, dateTo: before, limit: 100)).isEmpty)
+        // A snapshot keeps the events.
+        let path = IndexSnapshotTests.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try IndexSnapshot.write(index, to: path)
+        let loaded = SearchIndex()
+        try IndexSnapshot.load(from: path, into: loaded)
+        #expect(loaded.meetings(MeetingsRequest(sideA: central.id, sideB: province, limit: 100)) == found)
+    }
+
     /// Phrase matching through the postings finds exactly the articles a scan of their text finds.
     @Test func phrasesFindWhatAScanOfTheTextFinds() throws {
         let (index, ids) = try Self.index()

@@ -274,6 +274,56 @@ public struct GetEntityRequest: ProtoStruct, Equatable {
     public static let protoFields: [ProtoField<GetEntityRequest>] = [.string("entity_id", \.entityID)]
 }
 
+/// Who met whom: events with participants from both sides (entity ids or province names).
+public struct MeetingsRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.MeetingsRequest")
+    public var sideA = ""
+    public var sideB = ""
+    public var dateFrom = ""
+    public var dateTo = ""
+    public var limit: UInt32 = 0
+
+    public init() {}
+    public init(sideA: String, sideB: String, dateFrom: String = "", dateTo: String = "", limit: UInt32 = 0) {
+        self.sideA = sideA
+        self.sideB = sideB
+        self.dateFrom = dateFrom
+        self.dateTo = dateTo
+        self.limit = limit
+    }
+
+    public static let protoFields: [ProtoField<MeetingsRequest>] = [
+        .string("side_a", \.sideA), .string("side_b", \.sideB), .string("date_from", \.dateFrom),
+        .string("date_to", \.dateTo), .uint32("limit", \.limit),
+    ]
+}
+
+public struct Meeting: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.Meeting")
+    public var event: Event? = nil
+    public var articleID = ""
+    public var articleTitle = ""
+    public var date = ""
+    public var sideAIDs: [String] = []
+    public var sideBIDs: [String] = []
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<Meeting>] = [
+        .message("event", \.event), .string("article_id", \.articleID), .string("article_title", \.articleTitle),
+        .string("date", \.date), .strings("side_a_ids", \.sideAIDs), .strings("side_b_ids", \.sideBIDs),
+    ]
+}
+
+public struct MeetingsResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.query.v1.MeetingsResponse")
+    public var meetings: [Meeting] = []
+
+    public init() {}
+
+    public static let protoFields: [ProtoField<MeetingsResponse>] = [.messages("meetings", \.meetings)]
+}
+
 /// Another entity named in the same articles, with the Dice coefficient of their article sets.
 public struct CoMention: ProtoStruct, Equatable {
     public static let messageType = MessageType.named("bantin.query.v1.CoMention")

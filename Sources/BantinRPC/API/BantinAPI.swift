@@ -21,4 +21,5 @@ public enum QueryAPI {
     public static let listEntities = Method<ListEntitiesRequest, ListEntitiesResponse>(
         "/bantin.query.v1.Query/ListEntities", kind: .unary, idempotent: true)
     public static let stats = Method<StatsRequest, StatsResponse>("/bantin.query.v1.Query/Stats", kind: .unary, idempotent: true)
+    public static let meetings = Method<MeetingsRequest, MeetingsResponse>("/bantin.query.v1.Query/Meetings", kind: .unary, idempotent: true)
 }

@@ -31,6 +31,9 @@ typedef struct Bantin__Query__V1__ListEntitiesRequest Bantin__Query__V1__ListEnt
 typedef struct Bantin__Query__V1__ListEntitiesResponse Bantin__Query__V1__ListEntitiesResponse;
 typedef struct Bantin__Query__V1__StatsRequest Bantin__Query__V1__StatsRequest;
 typedef struct Bantin__Query__V1__StatsResponse Bantin__Query__V1__StatsResponse;
+typedef struct Bantin__Query__V1__MeetingsRequest Bantin__Query__V1__MeetingsRequest;
+typedef struct Bantin__Query__V1__Meeting Bantin__Query__V1__Meeting;
+typedef struct Bantin__Query__V1__MeetingsResponse Bantin__Query__V1__MeetingsResponse;
 
 
 /* --- enums --- */
@@ -287,6 +290,65 @@ struct  Bantin__Query__V1__StatsResponse
 #define BANTIN__QUERY__V1__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__stats_response__descriptor) \
     , 0, 0, 0, 0, 0 }
+
+
+/*
+ * Who met whom: events with participants from both sides. A side is an entity id (an organization
+ * also matches the people holding office in it; a place matches entities of that province) or a
+ * province name ("Bắc Kạn").
+ */
+struct  Bantin__Query__V1__MeetingsRequest
+{
+  ProtobufCMessage base;
+  char *side_a;
+  char *side_b;
+  /*
+   * YYYY, YYYY-MM or YYYY-MM-DD, inclusive; the event's date, else its article's.
+   */
+  char *date_from;
+  char *date_to;
+  /*
+   * Default 20, at most 100.
+   */
+  uint32_t limit;
+};
+#define BANTIN__QUERY__V1__MEETINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__meetings_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Bantin__Query__V1__Meeting
+{
+  ProtobufCMessage base;
+  Bantin__Domain__V1__Event *event;
+  char *article_id;
+  char *article_title;
+  /*
+   * ISO date used for ordering and the range: the event's, else the article's.
+   */
+  char *date;
+  size_t n_side_a_ids;
+  char **side_a_ids;
+  size_t n_side_b_ids;
+  char **side_b_ids;
+};
+#define BANTIN__QUERY__V1__MEETING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__meeting__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+
+
+struct  Bantin__Query__V1__MeetingsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Newest first.
+   */
+  size_t n_meetings;
+  Bantin__Query__V1__Meeting **meetings;
+};
+#define BANTIN__QUERY__V1__MEETINGS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__query__v1__meetings_response__descriptor) \
+    , 0,NULL }
 
 
 /* Bantin__Query__V1__SearchRequest methods */
@@ -574,6 +636,63 @@ Bantin__Query__V1__StatsResponse *
 void   bantin__query__v1__stats_response__free_unpacked
                      (Bantin__Query__V1__StatsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Bantin__Query__V1__MeetingsRequest methods */
+void   bantin__query__v1__meetings_request__init
+                     (Bantin__Query__V1__MeetingsRequest         *message);
+size_t bantin__query__v1__meetings_request__get_packed_size
+                     (const Bantin__Query__V1__MeetingsRequest   *message);
+size_t bantin__query__v1__meetings_request__pack
+                     (const Bantin__Query__V1__MeetingsRequest   *message,
+                      uint8_t             *out);
+size_t bantin__query__v1__meetings_request__pack_to_buffer
+                     (const Bantin__Query__V1__MeetingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Query__V1__MeetingsRequest *
+       bantin__query__v1__meetings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__query__v1__meetings_request__free_unpacked
+                     (Bantin__Query__V1__MeetingsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bantin__Query__V1__Meeting methods */
+void   bantin__query__v1__meeting__init
+                     (Bantin__Query__V1__Meeting         *message);
+size_t bantin__query__v1__meeting__get_packed_size
+                     (const Bantin__Query__V1__Meeting   *message);
+size_t bantin__query__v1__meeting__pack
+                     (const Bantin__Query__V1__Meeting   *message,
+                      uint8_t             *out);
+size_t bantin__query__v1__meeting__pack_to_buffer
+                     (const Bantin__Query__V1__Meeting   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Query__V1__Meeting *
+       bantin__query__v1__meeting__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__query__v1__meeting__free_unpacked
+                     (Bantin__Query__V1__Meeting *message,
+                      ProtobufCAllocator *allocator);
+/* Bantin__Query__V1__MeetingsResponse methods */
+void   bantin__query__v1__meetings_response__init
+                     (Bantin__Query__V1__MeetingsResponse         *message);
+size_t bantin__query__v1__meetings_response__get_packed_size
+                     (const Bantin__Query__V1__MeetingsResponse   *message);
+size_t bantin__query__v1__meetings_response__pack
+                     (const Bantin__Query__V1__MeetingsResponse   *message,
+                      uint8_t             *out);
+size_t bantin__query__v1__meetings_response__pack_to_buffer
+                     (const Bantin__Query__V1__MeetingsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Query__V1__MeetingsResponse *
+       bantin__query__v1__meetings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__query__v1__meetings_response__free_unpacked
+                     (Bantin__Query__V1__MeetingsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Bantin__Query__V1__SearchRequest_Closure)
@@ -621,6 +740,15 @@ typedef void (*Bantin__Query__V1__StatsRequest_Closure)
 typedef void (*Bantin__Query__V1__StatsResponse_Closure)
                  (const Bantin__Query__V1__StatsResponse *message,
                   void *closure_data);
+typedef void (*Bantin__Query__V1__MeetingsRequest_Closure)
+                 (const Bantin__Query__V1__MeetingsRequest *message,
+                  void *closure_data);
+typedef void (*Bantin__Query__V1__Meeting_Closure)
+                 (const Bantin__Query__V1__Meeting *message,
+                  void *closure_data);
+typedef void (*Bantin__Query__V1__MeetingsResponse_Closure)
+                 (const Bantin__Query__V1__MeetingsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -648,6 +776,10 @@ struct Bantin__Query__V1__Query_Service
                 const Bantin__Query__V1__StatsRequest *input,
                 Bantin__Query__V1__StatsResponse_Closure closure,
                 void *closure_data);
+  void (*meetings)(Bantin__Query__V1__Query_Service *service,
+                   const Bantin__Query__V1__MeetingsRequest *input,
+                   Bantin__Query__V1__MeetingsResponse_Closure closure,
+                   void *closure_data);
 };
 typedef void (*Bantin__Query__V1__Query_ServiceDestroy)(Bantin__Query__V1__Query_Service *);
 void bantin__query__v1__query__init (Bantin__Query__V1__Query_Service *service,
@@ -660,7 +792,8 @@ void bantin__query__v1__query__init (Bantin__Query__V1__Query_Service *service,
       function_prefix__ ## get_article,\
       function_prefix__ ## get_entity,\
       function_prefix__ ## list_entities,\
-      function_prefix__ ## stats  }
+      function_prefix__ ## stats,\
+      function_prefix__ ## meetings  }
 void bantin__query__v1__query__search(ProtobufCService *service,
                                       const Bantin__Query__V1__SearchRequest *input,
                                       Bantin__Query__V1__SearchResponse_Closure closure,
@@ -681,6 +814,10 @@ void bantin__query__v1__query__stats(ProtobufCService *service,
                                      const Bantin__Query__V1__StatsRequest *input,
                                      Bantin__Query__V1__StatsResponse_Closure closure,
                                      void *closure_data);
+void bantin__query__v1__query__meetings(ProtobufCService *service,
+                                        const Bantin__Query__V1__MeetingsRequest *input,
+                                        Bantin__Query__V1__MeetingsResponse_Closure closure,
+                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -699,6 +836,9 @@ extern const ProtobufCMessageDescriptor bantin__query__v1__list_entities_request
 extern const ProtobufCMessageDescriptor bantin__query__v1__list_entities_response__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__stats_request__descriptor;
 extern const ProtobufCMessageDescriptor bantin__query__v1__stats_response__descriptor;
+extern const ProtobufCMessageDescriptor bantin__query__v1__meetings_request__descriptor;
+extern const ProtobufCMessageDescriptor bantin__query__v1__meeting__descriptor;
+extern const ProtobufCMessageDescriptor bantin__query__v1__meetings_response__descriptor;
 extern const ProtobufCServiceDescriptor bantin__query__v1__query__descriptor;
 
 PROTOBUF_C__END_DECLS

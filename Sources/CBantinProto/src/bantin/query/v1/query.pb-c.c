@@ -682,6 +682,141 @@ void   bantin__query__v1__stats_response__free_unpacked
   assert(message->base.descriptor == &bantin__query__v1__stats_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bantin__query__v1__meetings_request__init
+                     (Bantin__Query__V1__MeetingsRequest         *message)
+{
+  static const Bantin__Query__V1__MeetingsRequest init_value = BANTIN__QUERY__V1__MEETINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bantin__query__v1__meetings_request__get_packed_size
+                     (const Bantin__Query__V1__MeetingsRequest *message)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__query__v1__meetings_request__pack
+                     (const Bantin__Query__V1__MeetingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__query__v1__meetings_request__pack_to_buffer
+                     (const Bantin__Query__V1__MeetingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Query__V1__MeetingsRequest *
+       bantin__query__v1__meetings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Query__V1__MeetingsRequest *)
+     protobuf_c_message_unpack (&bantin__query__v1__meetings_request__descriptor,
+                                allocator, len, data);
+}
+void   bantin__query__v1__meetings_request__free_unpacked
+                     (Bantin__Query__V1__MeetingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__query__v1__meetings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bantin__query__v1__meeting__init
+                     (Bantin__Query__V1__Meeting         *message)
+{
+  static const Bantin__Query__V1__Meeting init_value = BANTIN__QUERY__V1__MEETING__INIT;
+  *message = init_value;
+}
+size_t bantin__query__v1__meeting__get_packed_size
+                     (const Bantin__Query__V1__Meeting *message)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meeting__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__query__v1__meeting__pack
+                     (const Bantin__Query__V1__Meeting *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meeting__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__query__v1__meeting__pack_to_buffer
+                     (const Bantin__Query__V1__Meeting *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meeting__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Query__V1__Meeting *
+       bantin__query__v1__meeting__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Query__V1__Meeting *)
+     protobuf_c_message_unpack (&bantin__query__v1__meeting__descriptor,
+                                allocator, len, data);
+}
+void   bantin__query__v1__meeting__free_unpacked
+                     (Bantin__Query__V1__Meeting *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__query__v1__meeting__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bantin__query__v1__meetings_response__init
+                     (Bantin__Query__V1__MeetingsResponse         *message)
+{
+  static const Bantin__Query__V1__MeetingsResponse init_value = BANTIN__QUERY__V1__MEETINGS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bantin__query__v1__meetings_response__get_packed_size
+                     (const Bantin__Query__V1__MeetingsResponse *message)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__query__v1__meetings_response__pack
+                     (const Bantin__Query__V1__MeetingsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__query__v1__meetings_response__pack_to_buffer
+                     (const Bantin__Query__V1__MeetingsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__query__v1__meetings_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Query__V1__MeetingsResponse *
+       bantin__query__v1__meetings_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Query__V1__MeetingsResponse *)
+     protobuf_c_message_unpack (&bantin__query__v1__meetings_response__descriptor,
+                                allocator, len, data);
+}
+void   bantin__query__v1__meetings_response__free_unpacked
+                     (Bantin__Query__V1__MeetingsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__query__v1__meetings_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor bantin__query__v1__search_request__field_descriptors[9] =
 {
   {
@@ -1726,18 +1861,251 @@ const ProtobufCMessageDescriptor bantin__query__v1__stats_response__descriptor =
   (ProtobufCMessageInit) bantin__query__v1__stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor bantin__query__v1__query__method_descriptors[5] =
+static const ProtobufCFieldDescriptor bantin__query__v1__meetings_request__field_descriptors[5] =
+{
+  {
+    "side_a",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__MeetingsRequest, side_a),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side_b",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__MeetingsRequest, side_b),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date_from",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__MeetingsRequest, date_from),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date_to",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__MeetingsRequest, date_to),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__MeetingsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__query__v1__meetings_request__field_indices_by_name[] = {
+  2,   /* field[2] = date_from */
+  3,   /* field[3] = date_to */
+  4,   /* field[4] = limit */
+  0,   /* field[0] = side_a */
+  1,   /* field[1] = side_b */
+};
+static const ProtobufCIntRange bantin__query__v1__meetings_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor bantin__query__v1__meetings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.query.v1.MeetingsRequest",
+  "MeetingsRequest",
+  "Bantin__Query__V1__MeetingsRequest",
+  "bantin.query.v1",
+  sizeof(Bantin__Query__V1__MeetingsRequest),
+  5,
+  bantin__query__v1__meetings_request__field_descriptors,
+  bantin__query__v1__meetings_request__field_indices_by_name,
+  1,  bantin__query__v1__meetings_request__number_ranges,
+  (ProtobufCMessageInit) bantin__query__v1__meetings_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bantin__query__v1__meeting__field_descriptors[6] =
+{
+  {
+    "event",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__Meeting, event),
+    &bantin__domain__v1__event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "article_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__Meeting, article_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "article_title",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__Meeting, article_title),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Query__V1__Meeting, date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side_a_ids",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bantin__Query__V1__Meeting, n_side_a_ids),
+    offsetof(Bantin__Query__V1__Meeting, side_a_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side_b_ids",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bantin__Query__V1__Meeting, n_side_b_ids),
+    offsetof(Bantin__Query__V1__Meeting, side_b_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__query__v1__meeting__field_indices_by_name[] = {
+  1,   /* field[1] = article_id */
+  2,   /* field[2] = article_title */
+  3,   /* field[3] = date */
+  0,   /* field[0] = event */
+  4,   /* field[4] = side_a_ids */
+  5,   /* field[5] = side_b_ids */
+};
+static const ProtobufCIntRange bantin__query__v1__meeting__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor bantin__query__v1__meeting__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.query.v1.Meeting",
+  "Meeting",
+  "Bantin__Query__V1__Meeting",
+  "bantin.query.v1",
+  sizeof(Bantin__Query__V1__Meeting),
+  6,
+  bantin__query__v1__meeting__field_descriptors,
+  bantin__query__v1__meeting__field_indices_by_name,
+  1,  bantin__query__v1__meeting__number_ranges,
+  (ProtobufCMessageInit) bantin__query__v1__meeting__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bantin__query__v1__meetings_response__field_descriptors[1] =
+{
+  {
+    "meetings",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Query__V1__MeetingsResponse, n_meetings),
+    offsetof(Bantin__Query__V1__MeetingsResponse, meetings),
+    &bantin__query__v1__meeting__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__query__v1__meetings_response__field_indices_by_name[] = {
+  0,   /* field[0] = meetings */
+};
+static const ProtobufCIntRange bantin__query__v1__meetings_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bantin__query__v1__meetings_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.query.v1.MeetingsResponse",
+  "MeetingsResponse",
+  "Bantin__Query__V1__MeetingsResponse",
+  "bantin.query.v1",
+  sizeof(Bantin__Query__V1__MeetingsResponse),
+  1,
+  bantin__query__v1__meetings_response__field_descriptors,
+  bantin__query__v1__meetings_response__field_indices_by_name,
+  1,  bantin__query__v1__meetings_response__number_ranges,
+  (ProtobufCMessageInit) bantin__query__v1__meetings_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor bantin__query__v1__query__method_descriptors[6] =
 {
   { "Search", &bantin__query__v1__search_request__descriptor, &bantin__query__v1__search_response__descriptor },
   { "GetArticle", &bantin__query__v1__get_article_request__descriptor, &bantin__domain__v1__article__descriptor },
   { "GetEntity", &bantin__query__v1__get_entity_request__descriptor, &bantin__query__v1__entity_page__descriptor },
   { "ListEntities", &bantin__query__v1__list_entities_request__descriptor, &bantin__query__v1__list_entities_response__descriptor },
   { "Stats", &bantin__query__v1__stats_request__descriptor, &bantin__query__v1__stats_response__descriptor },
+  { "Meetings", &bantin__query__v1__meetings_request__descriptor, &bantin__query__v1__meetings_response__descriptor },
 };
 const unsigned bantin__query__v1__query__method_indices_by_name[] = {
   1,        /* GetArticle */
   2,        /* GetEntity */
   3,        /* ListEntities */
+  5,        /* Meetings */
   0,        /* Search */
   4         /* Stats */
 };
@@ -1748,7 +2116,7 @@ const ProtobufCServiceDescriptor bantin__query__v1__query__descriptor =
   "Query",
   "Bantin__Query__V1__Query",
   "bantin.query.v1",
-  5,
+  6,
   bantin__query__v1__query__method_descriptors,
   bantin__query__v1__query__method_indices_by_name
 };
@@ -1791,6 +2159,14 @@ void bantin__query__v1__query__stats(ProtobufCService *service,
 {
   assert(service->descriptor == &bantin__query__v1__query__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bantin__query__v1__query__meetings(ProtobufCService *service,
+                                        const Bantin__Query__V1__MeetingsRequest *input,
+                                        Bantin__Query__V1__MeetingsResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &bantin__query__v1__query__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bantin__query__v1__query__init (Bantin__Query__V1__Query_Service *service,
                                      Bantin__Query__V1__Query_ServiceDestroy destroy)

@@ -3,6 +3,7 @@ import BantinCorpus
 import BantinExtract
 import BantinIngest
 import BantinQuery
+import BantinRPC
 import Foundation
 import Testing
 
@@ -163,6 +164,29 @@ import Testing
         let loaded = SearchIndex()
         try IndexSnapshot.load(from: path, into: loaded)
         #expect(loaded.meetings(MeetingsRequest(sideA: central.id, sideB: province, limit: 100)) == found)
+    }
+
+    /// Hostile query strings get INVALID_ARGUMENT with a reason; none crashes or runs away.
+    @Test func emptyHugeAndOperatorOnlyQueriesAreRefusedWithAReason() throws {
+        let (index, _) = try Self.index(generated: 10)
+        let service = QueryService(index: index)
+        let cases: [(String, String)] = [
+            ("", "the query is empty"),
+            ("   ", "the query is empty"),
+            (String(repeating: "tỉnh ủy ", count: 12_800), "the limit is 1024"),  // 100 KB
+            (String(repeating: "a ", count: 40), "the limit is 32"),
+            (String(repeating: "\"", count: 7), "query:"),
+            ("OR OR OR", "query:"),
+            ("title:", "query:"),
+            ("from:yesterday", "query:"),
+        ]
+        for (text, reason) in cases {
+            let error = #expect(throws: RPCError.self, "\(text.prefix(40))") { try service.search(SearchRequest(query: text)) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains(reason) == true, "\(text.prefix(40)): \(error?.message ?? "")")
+        }
+        // Operators and quotes around real words are fine.
+        #expect(try service.search(SearchRequest(query: #""tỉnh ủy" OR "ban chấp" -"xyz" title:tỉnh"#)).total >= 0)
     }
 
     /// Phrase matching through the postings finds exactly the articles a scan of their text finds.

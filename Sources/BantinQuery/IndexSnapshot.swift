@@ -138,11 +138,11 @@ public enum IndexSnapshot {
 
     /// Reads a snapshot written by `write`; throws `Invalid` saying what is wrong with the file.
     public static func load(from path: String, into index: SearchIndex) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Invalid(description: "no snapshot at \(path)") }
-        var file = ByteBuffer(bytes: data)
+        var file = try readWhole(path)
         guard file.readBytes(length: magic.count) == magic else { throw Invalid(description: "\(path) is not a Bantin index snapshot") }
-        guard let version = file.readInteger(endianness: .little, as: UInt32.self), version == Self.version else {
-            throw Invalid(description: "\(path) has snapshot format version \(file.getInteger(at: 8, endianness: .little, as: UInt32.self) ?? 0); this replica reads version \(Self.version)")
+        guard let version = file.readInteger(endianness: .little, as: UInt32.self) else { throw Invalid(description: "\(path) is truncated") }
+        guard version == Self.version else {
+            throw Invalid(description: "\(path) has snapshot format version \(version); this replica reads version \(Self.version)")
         }
         guard let length = file.readInteger(endianness: .little, as: UInt64.self), let checksum = file.readInteger(endianness: .little, as: UInt32.self),
               var payload = file.readSlice(length: Int(length)) else {
@@ -156,6 +156,29 @@ public enum IndexSnapshot {
         } catch {
             throw Invalid(description: "\(path): \(error)")
         }
+    }
+
+    /// The file straight into one buffer: going through `Data` would fault in and copy a second
+    /// image of a file that is hundreds of megabytes.
+    static func readWhole(_ path: String) throws -> ByteBuffer {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw Invalid(description: "no snapshot at \(path)") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw Invalid(description: "cannot stat \(path): \(String(cString: strerror(errno)))") }
+        let size = Int(status.st_size)
+        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var done = 0
+            while done < size {
+                let n = read(descriptor, bytes.baseAddress! + done, size - done)
+                if n == 0 { break }
+                guard n > 0 else { throw Invalid(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+                done += n
+            }
+            return done
+        }
+        return buffer
     }
 
     static func decode(_ buffer: inout ByteBuffer) throws -> SearchIndex.Snapshot {

@@ -340,7 +340,7 @@ import Testing
         var otherVersion = good
         otherVersion[8] = 9
         let cases: [(Data, String)] = [
-            (flipped, "checksum"), (good.prefix(good.count - 10), "truncated"), (otherVersion, "version"),
+            (flipped, "checksum"), (good.prefix(good.count - 10), "truncated"), (otherVersion, "format version 9;"),
             (Data("not a snapshot at all".utf8), "not a Bantin index snapshot"),
         ]
         for (bytes, reason) in cases {

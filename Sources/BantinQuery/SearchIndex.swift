@@ -606,11 +606,51 @@ public final class SearchIndex: Sendable {
     /// Entities whose folded name or alias starts with the folded prefix, most-mentioned first.
     public func entities(prefix: String, type: EntityType?, limit: Int) -> [Entity] {
         let s = snapshot
-        let wanted = VietnameseText.fold(prefix)
-        return s.entities.values
-            .filter { e in (type == nil || e.type == type) && ([e.name] + e.aliases).contains { VietnameseText.fold($0).hasPrefix(wanted) } }
-            .sorted { (s.entityArticles[$0.id]?.count ?? 0, $1.name) > (s.entityArticles[$1.id]?.count ?? 0, $0.name) }
-            .prefix(limit).map { $0 }
+        let wanted = Array(VietnameseText.fold(prefix).utf8)
+        let candidates = s.entities.values.filter { type == nil || $0.type == type }
+        let mentions = { (e: Entity) in s.entityArticles[e.id]?.count ?? 0 }
+        let names = { (e: Entity) in ([e.name] + e.aliases).map { Array(VietnameseText.fold($0).utf8) } }
+        let exact = candidates.filter { e in names(e).contains { $0.starts(with: wanted) } }
+        if !exact.isEmpty {
+            return exact.sorted { (mentions($0), $1.name) > (mentions($1), $0.name) }.prefix(limit).map { $0 }
+        }
+        // Nothing starts that way: allow typos, one in a name of up to 8 letters, two beyond, measured
+        // against the names' beginnings of about the same length.
+        let allowed = wanted.count < 4 ? 0 : wanted.count <= 8 ? 1 : 2
+        guard allowed > 0 else { return [] }
+        let near = candidates.compactMap { e -> (Entity, Int)? in
+            var best = allowed + 1
+            for name in names(e) {
+                for length in max(1, wanted.count - allowed)...(wanted.count + allowed) where length <= name.count {
+                    best = min(best, Self.editDistance(wanted, name[..<length], limit: allowed))
+                }
+            }
+            return best <= allowed ? (e, best) : nil
+        }
+        return near.sorted { ($1.1, mentions($0.0), $1.0.name) < ($0.1, mentions($1.0), $0.0.name) }.prefix(limit).map(\.0)
+    }
+
+    /// Edits (insertions, deletions, substitutions, swaps of neighbours) between `a` and `b`; any value
+    /// above `limit` is returned as limit + 1.
+    public static func editDistance(_ a: [UInt8], _ b: ArraySlice<UInt8>, limit: Int) -> Int {
+        let b = Array(b)
+        if abs(a.count - b.count) > limit { return limit + 1 }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            current[0] = i
+            var rowBest = current[0]
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                var d = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d = min(d, before[j - 2] + 1) }
+                current[j] = d
+                rowBest = min(rowBest, d)
+            }
+            if rowBest > limit { return limit + 1 }
+            (before, previous, current) = (previous, current, before)
+        }
+        return min(previous[b.count], limit + 1)
     }
 
     public var stats: StatsResponse {

@@ -166,6 +166,21 @@ import Testing
         #expect(loaded.meetings(MeetingsRequest(sideA: central.id, sideB: province, limit: 100)) == found)
     }
 
+    /// Names are found by their beginning, diacritics optional, and with a typo or two when nothing starts that way.
+    @Test func entityLookupToleratesTypos() throws {
+        let (index, _) = try Self.index(generated: 20)
+        #expect(index.entities(prefix: "nong thanh", type: .person, limit: 5).first?.name == "Nông Thanh Tùng")
+        for typo in ["nong thnah tung", "nomg thanh tung", "nong thanh tuung", "nông thanh tùg"] {
+            #expect(index.entities(prefix: typo, type: .person, limit: 5).first?.name == "Nông Thanh Tùng", "\(typo)")
+        }
+        #expect(index.entities(prefix: "nong xyzq tung", type: .person, limit: 5).isEmpty, "three edits are too many")
+        #expect(index.entities(prefix: "nog", type: .person, limit: 5).isEmpty, "short prefixes are taken as typed")
+        #expect(SearchIndex.editDistance(Array("thanh".utf8), Array("thnah".utf8)[...], limit: 2) == 1)
+        #expect(SearchIndex.editDistance(Array("tung".utf8), Array("tunh".utf8)[...], limit: 2) == 1)
+        #expect(SearchIndex.editDistance(Array("abc".utf8), Array("xyz".utf8)[...], limit: 2) == 3)
+        #expect(SearchIndex.editDistance(Array("".utf8), Array("ab".utf8)[...], limit: 2) == 2)
+    }
+
     /// Hostile query strings get INVALID_ARGUMENT with a reason; none crashes or runs away.
     @Test func emptyHugeAndOperatorOnlyQueriesAreRefusedWithAReason() throws {
         let (index, _) = try Self.index(generated: 10)

@@ -11,9 +11,7 @@ func newHistogram(_ digits: SignificantDigits = .three) -> Histogram<UInt64> {
 }
 
 func micros(_ d: Duration) -> UInt64 {
-    let c = d.components
-    let value = max(0, c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000)
-    return min(UInt64(value), highestLatencyMicros)
+    min(UInt64(max(0, d.inMicroseconds)), highestLatencyMicros)
 }
 
 /// What one second of the measured window saw: calls by the second they were due to be sent

@@ -199,9 +199,9 @@ public final class LoadRunner: Sendable {
         let cpuAfter = Self.processCPUSeconds()
         let s = recorder.snapshot
         let measured: Double = if let end {
-            Self.seconds(end - measureFrom)
+            (end - measureFrom).inSeconds
         } else {
-            Self.seconds((s.lastCompletion ?? finished) - measureFrom)
+            ((s.lastCompletion ?? finished) - measureFrom).inSeconds
         }
         let statuses = StatusCode.allCases.compactMap { code in s.statuses[Int(code.rawValue)] > 0 ? (code, s.statuses[Int(code.rawValue)]) : nil }
         return LoadResult(
@@ -210,7 +210,7 @@ public final class LoadRunner: Sendable {
             latency: s.latency, service: s.service, statuses: statuses,
             errorMessages: s.errorMessages.sorted { $0.value > $1.value }.map { ($0.key, $0.value) },
             completedInWindow: s.completedInWindow,
-            series: Array(s.seconds.prefix(Int(measured.rounded(.up)))), clientCPUSeconds: cpuAfter - cpuBefore, wallSeconds: Self.seconds(finished - start),
+            series: Array(s.seconds.prefix(Int(measured.rounded(.up)))), clientCPUSeconds: cpuAfter - cpuBefore, wallSeconds: (finished - start).inSeconds,
             clientThreads: threads)
     }
 
@@ -319,10 +319,6 @@ public final class LoadRunner: Sendable {
             let failure = RPCError(from: error)
             return (failure.code, failure.message)
         }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// User plus system CPU time of this process so far.

@@ -162,11 +162,27 @@ public struct RequestPreparer: Sendable {
 public struct RequestTemplate: Sendable {
     public let template: String
     public let variables: [String: [String]]
+    /// The template cut at its placeholders: literal text, or a variable's name.
+    private let pieces: [Piece]
+
+    private enum Piece: Sendable {
+        case text(Substring)
+        case variable(String)
+    }
 
     public init(template: String, variables: [String: [String]]) throws(LoadError) {
         self.template = template
         self.variables = variables
-        for name in Self.placeholders(in: template) where name != "i" && variables[name] == nil {
+        var pieces: [Piece] = []
+        var rest = Substring(template)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            pieces.append(.text(rest[..<open.lowerBound]))
+            pieces.append(.variable(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)))
+            rest = rest[close.upperBound...]
+        }
+        pieces.append(.text(rest))
+        self.pieces = pieces
+        for case .variable(let name) in pieces where name != "i" && variables[name] == nil {
             throw LoadError.requests("the template uses {{\(name)}} but no --var \(name)=... is given")
         }
         for (name, values) in variables where values.isEmpty {
@@ -201,26 +217,16 @@ public struct RequestTemplate: Sendable {
         var random = SplitMix64(seed: seed)
         return (0..<count).map { i in
             var out = ""
-            var rest = Substring(template)
-            while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-                out += rest[..<open.lowerBound]
-                let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-                let value = name == "i" ? String(i) : random.pick(variables[name]!)
-                out += JSONMessageCodec.quoted(value).dropFirst().dropLast()
-                rest = rest[close.upperBound...]
+            for piece in pieces {
+                switch piece {
+                case .text(let text): out += text
+                case .variable(let name):
+                    let value = name == "i" ? String(i) : random.pick(variables[name]!)
+                    out += JSONMessageCodec.quoted(value).dropFirst().dropLast()
+                }
             }
-            return out + rest
+            return out
         }
-    }
-
-    static func placeholders(in template: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(template)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            names.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
-            rest = rest[close.upperBound...]
-        }
-        return names
     }
 }
 

@@ -100,13 +100,7 @@ public enum IndexSnapshot {
                 out.writeVarint(UInt64(list.documents[i] - previous))  // documents ascend
                 previous = list.documents[i]
                 out.writeInteger(UInt8(list.titleFrequencies[i] > 0 ? 1 : 0))  // kept for the format; recomputed on load
-                let range = list.positionRange(i)
-                out.writeVarint(UInt64(range.count))
-                var last: Int32 = 0
-                for p in list.positions[range] {
-                    out.writeVarint(UInt64(p - last))  // positions ascend
-                    last = p
-                }
+                out.writeAscending(list.positions[list.positionRange(i)])
             }
         }
         out.writeVarint(UInt64(s.pairs.count))
@@ -124,12 +118,7 @@ public enum IndexSnapshot {
         out.writeVarint(UInt64(s.exactDocuments.count))
         for (form, documents) in s.exactDocuments {
             out.writeCountedString(form)
-            out.writeVarint(UInt64(documents.count))
-            var previous: Int32 = 0
-            for d in documents {
-                out.writeVarint(UInt64(d - previous))
-                previous = d
-            }
+            out.writeAscending(documents)
         }
         return out
     }
@@ -236,13 +225,8 @@ public enum IndexSnapshot {
             for _ in 0..<n {
                 document += Int32(try buffer.readVarintOrThrow())
                 guard buffer.readInteger(as: UInt8.self) != nil else { throw Invalid(description: "postings end early") }
-                let positionCount = Int(try buffer.readVarintOrThrow())
                 positions.removeAll(keepingCapacity: true)
-                var p: Int32 = 0
-                for _ in 0..<positionCount {
-                    p += Int32(try buffer.readVarintOrThrow())
-                    positions.append(p)
-                }
+                try buffer.readAscending(into: &positions)
                 guard Int(document) < s.titleLengths.count else { throw Invalid(description: "a posting names document \(document) of \(s.titleLengths.count)") }
                 list.append(document: document, positions: positions, titleLength: s.titleLengths[Int(document)])
             }
@@ -268,14 +252,8 @@ public enum IndexSnapshot {
         s.exactDocuments.reserveCapacity(forms)
         for _ in 0..<forms {
             let form = try buffer.readStringOrThrow()
-            let n = Int(try buffer.readVarintOrThrow())
             var documents: [Int32] = []
-            documents.reserveCapacity(n)
-            var d: Int32 = 0
-            for _ in 0..<n {
-                d += Int32(try buffer.readVarintOrThrow())
-                documents.append(d)
-            }
+            try buffer.readAscending(into: &documents)
             s.exactDocuments[form] = documents
         }
         guard buffer.readableBytes == 0 else { throw Invalid(description: "\(buffer.readableBytes) bytes follow the snapshot's last section") }
@@ -333,6 +311,27 @@ extension ByteBuffer {
             guard shift < 64 else { break }
         }
         throw IndexSnapshot.Invalid(description: "a number in the snapshot is cut short")
+    }
+
+    /// Ascending numbers (positions, document numbers): the count, then each one's gap from the last.
+    mutating func writeAscending<C: Collection<Int32>>(_ values: C) {
+        writeVarint(UInt64(values.count))
+        var last: Int32 = 0
+        for v in values {
+            writeVarint(UInt64(v - last))
+            last = v
+        }
+    }
+
+    /// Reads what `writeAscending` wrote, appending to `values`.
+    mutating func readAscending(into values: inout [Int32]) throws {
+        let count = Int(try readVarintOrThrow())
+        values.reserveCapacity(values.count + count)
+        var v: Int32 = 0
+        for _ in 0..<count {
+            v += Int32(try readVarintOrThrow())
+            values.append(v)
+        }
     }
 
     mutating func readVarints() throws -> [UInt64] {

@@ -125,7 +125,8 @@ public final class SearchIndex: Sendable {
             var positions: [String: [Int32]] = [:]
             var pairs: [String: (count: Int, inTitle: Int)] = [:]
             var position: Int32 = 0
-            for (field, isTitle) in [(article.title, true), (Self.body(of: article), false)] {
+            let body = Self.body(of: article)
+            for (field, isTitle) in [(article.title, true), (body, false)] {
                 var previous: String?
                 for token in VietnameseText.tokens(VietnameseText.fold(field)) {
                     let term = String(token.text)
@@ -146,7 +147,7 @@ public final class SearchIndex: Sendable {
             for (pair, counts) in pairs {
                 s.pairs[pair, default: PairList()].append(document: Int32(doc), frequency: counts.count, titleFrequency: counts.inTitle)
             }
-            for exact in Self.exactForms(article.title + "\n" + Self.body(of: article)) {
+            for exact in Self.exactForms(article.title + "\n" + body) {
                 s.exactDocuments[exact, default: []].append(Int32(doc))
             }
             s.lengths.append(position)

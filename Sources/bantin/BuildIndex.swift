@@ -97,18 +97,17 @@ struct BuildIndex: AsyncParsableCommand {
         let megabytes = Double(bytes) / 1_048_576
         let rss = residentMegabytes()
         if json {
-            print(#"{"articles":\#(articles),"text_mb":\#(round2(megabytes)),"build_s":\#(round2(seconds(built))),"build_mb_per_s":\#(round2(megabytes / seconds(built))),"index_s":\#(round2(seconds(indexing))),"index_mb_per_s":\#(round2(megabytes / seconds(indexing))),"snapshot_mb":\#(round2(Double(snapshotBytes) / 1_048_576)),"snapshot_write_s":\#(round2(seconds(writing))),"rss_mb":\#(round2(rss)),"threads":\#(threads)}"#)
+            print(#"{"articles":\#(articles),"text_mb":\#(round2(megabytes)),"build_s":\#(round2(built.inSeconds)),"build_mb_per_s":\#(round2(megabytes / built.inSeconds)),"index_s":\#(round2(indexing.inSeconds)),"index_mb_per_s":\#(round2(megabytes / indexing.inSeconds)),"snapshot_mb":\#(round2(Double(snapshotBytes) / 1_048_576)),"snapshot_write_s":\#(round2(writing.inSeconds)),"rss_mb":\#(round2(rss)),"threads":\#(threads)}"#)
         } else {
             FileHandle.standardError.write(Data("\n".utf8))
             print(String(format: "%d articles, %.1f MB of text", articles, megabytes))
-            print(String(format: "built in %.1f s: %.2f MB/s end to end (clean + extract on %d threads, index on one)", seconds(built), megabytes / seconds(built), threads))
-            print(String(format: "indexing alone: %.1f s, %.2f MB/s", seconds(indexing), megabytes / seconds(indexing)))
-            print(String(format: "snapshot %@: %.1f MB written in %.1f s", path, Double(snapshotBytes) / 1_048_576, seconds(writing)))
+            print(String(format: "built in %.1f s: %.2f MB/s end to end (clean + extract on %d threads, index on one)", built.inSeconds, megabytes / built.inSeconds, threads))
+            print(String(format: "indexing alone: %.1f s, %.2f MB/s", indexing.inSeconds, megabytes / indexing.inSeconds))
+            print(String(format: "snapshot %@: %.1f MB written in %.1f s", path, Double(snapshotBytes) / 1_048_576, writing.inSeconds))
             print(String(format: "resident memory of this process: %.0f MB", rss))
         }
     }
 
-    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     private func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 
     /// VmRSS of this process, from /proc.

@@ -129,10 +129,10 @@ struct PipelineBench: AsyncParsableCommand {
                 let at = timeline.visible[low].at
                 lastVisible = max(lastVisible, at)
                 let lag = at - accepted
-                freshness.record(UInt64(max(0, lag.components.seconds * 1_000_000 + lag.components.attoseconds / 1_000_000_000_000)))
+                freshness.record(UInt64(max(0, lag.inMicroseconds)))
             }
         }
-        let seconds = Double((lastVisible - began).components.attoseconds) / 1e18 + Double((lastVisible - began).components.seconds)
+        let seconds = (lastVisible - began).inSeconds
         let rate = Double(articles) / seconds
         func ms(_ q: Double) -> Double { Double(freshness.valueAtPercentile(q)) / 1000 }
         if json {

@@ -366,11 +366,11 @@ public final class ArticleStore: @unchecked Sendable {
     /// Backpressure for bulk loads: waits while `maxBacklog` or more articles are waiting for their extraction
     /// *and* extraction is making progress (one stored within the last second). Under a bulk load the backlog then
     /// stays near `maxBacklog`, which bounds how stale the change feed gets; while extract is down nothing waits,
-    /// and articles are accepted as pending, as promised.
-    public func admit(maxBacklog: Int) async {
+    /// and articles are accepted as pending, as promised. `progressWindow` is that "within the last second".
+    public func admit(maxBacklog: Int, progressWindow: Duration = .seconds(1)) async {
         while true {
             let heads = currentHeads
-            guard heads.pending >= maxBacklog, let last = heads.lastExtractionAt, ContinuousClock.now - last < .seconds(1) else { return }
+            guard heads.pending >= maxBacklog, let last = heads.lastExtractionAt, ContinuousClock.now - last < progressWindow else { return }
             await waitForFeed(after: heads.feedSeq, timeout: .milliseconds(100))
         }
     }

@@ -20,11 +20,14 @@ build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
 # The full log goes to var/test.log; on failure the recorded issues are repeated at the end, where a
-# CI log that keeps only its tail still shows them.
+# CI log that keeps only its tail still shows them. Tests run one at a time: several suites start
+# three service processes each and some measure time (rates, deadlines, stalls), and run together on
+# two cores they starved one another (80 s serial against 50 s in parallel).
+TEST_FLAGS ?= --no-parallel
 test: EXTRA_PACKAGES = $(TEST_PACKAGES)
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	@mkdir -p var; set -o pipefail; swift test --skip-build $(SWIFT_BUILD_FLAGS) 2>&1 | tee var/test.log || { \
+	@mkdir -p var; set -o pipefail; swift test --skip-build $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS) 2>&1 | tee var/test.log || { \
 		echo "== failed tests (full log: var/test.log) =="; \
 		grep -E -A6 "recorded an issue|: error:|failed after" var/test.log | grep -v "^--$$" | tail -60; exit 1; }
 

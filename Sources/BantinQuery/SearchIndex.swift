@@ -85,6 +85,31 @@ public final class SearchIndex: Sendable {
     }
 
     private let current = NIOLockedValueBox(Snapshot())
+    private let progress = NIOLockedValueBox(ProgressState())
+
+    private struct ProgressState {
+        /// Whether the feed has told this replica where ingest's head is (every change and heartbeat carries it).
+        var headKnown = false
+        /// When the replica last had everything up to the head applied (start time until then).
+        var caughtUpAt = ContinuousClock.now
+    }
+
+    /// Where this replica stands against ingest, for readiness and the lag metrics.
+    public struct FeedProgress: Sendable {
+        /// False until the feed first reports ingest's head: until then the lag is unknown, not zero.
+        public var headKnown: Bool
+        public var lagSequences: UInt64
+        /// How long the replica has been behind: 0 when caught up, else the time since it last was.
+        public var lagSeconds: Double
+    }
+
+    public var feedProgress: FeedProgress {
+        let s = snapshot
+        let lag = max(s.headSeq, s.appliedSeq) - s.appliedSeq
+        let (known, caughtUpAt) = progress.withLockedValue { ($0.headKnown, $0.caughtUpAt) }
+        let behind = lag == 0 ? 0 : (ContinuousClock.now - caughtUpAt).inSeconds
+        return FeedProgress(headKnown: known, lagSequences: lag, lagSeconds: behind)
+    }
 
     public init() {}
 
@@ -105,8 +130,14 @@ public final class SearchIndex: Sendable {
     /// Applies changes from the feed in one step: readers see all of them or none. Applying a batch costs one
     /// copy-on-write of the snapshot (when a reader still holds the previous one) instead of one per article.
     public func apply(_ changes: [Change]) {
-        current.withLockedValue { s in
+        let caughtUp = current.withLockedValue { s in
             for change in changes { Self.apply(change, to: &s) }
+            return s.appliedSeq >= s.headSeq
+        }
+        guard !changes.isEmpty else { return }
+        progress.withLockedValue { p in
+            p.headKnown = true
+            if caughtUp { p.caughtUpAt = .now }
         }
     }
 

@@ -3,36 +3,73 @@ import BantinQuery
 import BantinRPC
 import Foundation
 import Logging
+import Metrics
 
 @main
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bantin-query",
-        abstract: "A Bantin query replica: follows ingest's change feed, indexes in memory, answers searches.")
+        abstract: "A Bantin query replica: follows ingest's change feed, indexes in memory, answers searches.",
+        discussion: "Every flag has a BANTIN_* environment variable; docs/OPERATIONS.md lists them all.")
 
     @OptionGroup var server: ServerOptions
 
-    @Option(help: "host:port of bantin-ingest (env BANTIN_INGEST).")
-    var ingest = Environment.string("BANTIN_INGEST") ?? "127.0.0.1:7401"
+    @Option(help: "host:port of bantin-ingest (env BANTIN_INGEST; default 127.0.0.1:7401).")
+    var ingest: String?
 
-    @Option(help: "Directory for the index snapshot (env BANTIN_DATA).")
-    var data = Environment.string("BANTIN_DATA") ?? "var/data/query"
+    @Option(help: "Directory for the index snapshot (env BANTIN_DATA; default var/data/query).")
+    var data: String?
 
-    @Option(help: "Seconds between index snapshots, when the index changed (env BANTIN_SNAPSHOT_INTERVAL).")
-    var snapshotInterval = Int(Environment.string("BANTIN_SNAPSHOT_INTERVAL") ?? "") ?? 300
+    @Option(help: "Seconds between index snapshots, when the index changed (env BANTIN_SNAPSHOT_INTERVAL; default 300).")
+    var snapshotInterval: Int?
+
+    @Option(help: "Sequences behind ingest's head above which /readyz reports not ready (env BANTIN_READY_MAX_LAG; default 100).")
+    var readyMaxLag: Int?
+
+    mutating func validate() throws {
+        ingest = try Setting.resolve(ingest, "BANTIN_INGEST", default: "127.0.0.1:7401")
+        data = try Setting.resolve(data, "BANTIN_DATA", default: "var/data/query")
+        snapshotInterval = try Setting.resolve(snapshotInterval, "BANTIN_SNAPSHOT_INTERVAL", default: 300)
+        readyMaxLag = try Setting.resolve(readyMaxLag, "BANTIN_READY_MAX_LAG", default: 100)
+        guard snapshotInterval! > 0 else { throw ValidationError("--snapshot-interval / BANTIN_SNAPSHOT_INTERVAL must be at least 1 second") }
+        guard readyMaxLag! >= 0 else { throw ValidationError("--ready-max-lag / BANTIN_READY_MAX_LAG must be 0 or more") }
+    }
 
     func run() async throws {
-        ServiceMain.bootstrapLogging()
+        ServiceMain.bootstrap(server)
         let logger = Logger(label: "bantin-query")
         let index = SearchIndex()
+        let data = self.data!
+        let ingest = self.ingest!
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let snapshotPath = "\(data)/index.snapshot"
         SnapshotWriter.restore(index, from: snapshotPath, logger: logger)
-        let snapshots = SnapshotWriter(index: index, path: snapshotPath, interval: .seconds(snapshotInterval), logger: logger)
-        let tls = try TLSContextProvider(.client(pkiDirectory: server.pki), logger: logger)
+        let snapshots = SnapshotWriter(index: index, path: snapshotPath, interval: .seconds(snapshotInterval!), logger: logger)
+        let tls = try TLSContextProvider(.client(pkiDirectory: server.pki!), logger: logger)
         let client = try RPCClient(target: ingest, configuration: ClientConfiguration(tls: tls, logger: logger))
         let follower = FeedFollower(index: index, ingest: client, logger: logger)
-        try await ServiceMain.serve(name: "bantin-query", options: server, defaultPort: QueryService.defaultPort,
-                                    services: [QueryService(index: index)], background: [follower, snapshots])
+        let maxLag = UInt64(readyMaxLag!)
+        let lagSequences = Gauge(label: "bantin_query_lag_sequences")
+        let lagSeconds = Gauge(label: "bantin_query_lag_seconds")
+        let articles = Gauge(label: "bantin_query_index_articles")
+        let entities = Gauge(label: "bantin_query_index_entities")
+        let applied = Gauge(label: "bantin_query_applied_sequence")
+        try await ServiceMain.serve(
+            name: "bantin-query", options: server, defaultPort: QueryService.defaultPort,
+            services: [QueryService(index: index)], background: [follower, snapshots],
+            readiness: [("feed", {
+                let progress = index.feedProgress
+                guard progress.headKnown else { return "has not heard ingest's head yet (following \(ingest))" }
+                return progress.lagSequences <= maxLag ? nil : "\(progress.lagSequences) sequences behind ingest (limit \(maxLag))"
+            })],
+            collectors: [{
+                let progress = index.feedProgress
+                let stats = index.stats
+                lagSequences.record(Int64(progress.lagSequences))
+                lagSeconds.record(progress.lagSeconds)
+                articles.record(Int64(stats.articles))
+                entities.record(Int64(stats.entities))
+                applied.record(Int64(stats.appliedSeq))
+            }])
     }
 }

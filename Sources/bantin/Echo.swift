@@ -17,7 +17,7 @@ struct EchoServer: AsyncParsableCommand {
     var maxConcurrentCalls = 128
 
     func run() async throws {
-        ServiceMain.bootstrapLogging()
+        ServiceMain.bootstrap(server)
         try await ServiceMain.serve(name: "bantin-echo", options: server, defaultPort: 7400,
                                     services: [EchoService()], threads: threads) {
             $0.maxConcurrentCalls = maxConcurrentCalls

@@ -58,7 +58,7 @@ struct Up: AsyncParsableCommand {
                 throw ValidationError("cannot start \(process.executableURL!.path): \(error). Build first: swift build -c release")
             }
             children.append(process)
-            print("started \(name) (pid \(process.processIdentifier)) on 127.0.0.1:\(port)")
+            print("started \(name) (pid \(process.processIdentifier)) on 127.0.0.1:\(port); /healthz, /readyz, /metrics on http://127.0.0.1:\(port + 2000)")
         }
         // Ctrl-C / SIGTERM: forward SIGTERM (each service drains), wait, exit.
         let stop = AsyncStream<Int32> { continuation in

@@ -243,10 +243,11 @@ enum BantinCommand {
     }
 
     static func run(_ arguments: [String], executable: String = ServiceProcesses.binDirectory + "/bantin",
-                    timeout: Duration) async throws -> Result {
+                    environment: [String: String] = [:], timeout: Duration) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let base = NSTemporaryDirectory() + "bantin-command-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
         _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)

@@ -40,6 +40,9 @@ final class ServiceProcesses: @unchecked Sendable {
         }
     }
 
+    /// The plain-HTTP operations port (/healthz, /readyz, /metrics).
+    func opsPort(_ name: String) -> Int { port(name) + 10_000 }
+
     func start(_ name: String) throws {
         let process = Process()
         let executable = name.hasPrefix("query") ? "query" : name
@@ -49,6 +52,7 @@ final class ServiceProcesses: @unchecked Sendable {
         environment["BANTIN_HOST"] = "127.0.0.1"
         environment["BANTIN_LOG_LEVEL"] = environment["BANTIN_TEST_LOG_LEVEL"] ?? "warning"
         environment["BANTIN_PORT"] = "\(port(name))"
+        environment["BANTIN_OPS_PORT"] = "\(opsPort(name))"
         switch name {
         case "ingest":
             environment["BANTIN_DATA"] = dataDirectory

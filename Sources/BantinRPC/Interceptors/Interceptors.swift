@@ -49,7 +49,8 @@ public struct ClientLoggingInterceptor: ClientInterceptor {
 }
 
 
-/// bantin_rpc_{server,client}_calls_total{method,code} and bantin_rpc_{server,client}_call_duration_seconds{method}.
+/// bantin_rpc_{server,client}_calls_total{method,code}, bantin_rpc_{server,client}_call_duration_seconds{method} and,
+/// on servers, bantin_rpc_server_calls_in_flight.
 /// Metric objects are made once per (method, code) and cached: the hot path only increments.
 public final class MetricsInterceptor: ServerInterceptor, ClientInterceptor, @unchecked Sendable {
     private let side: String
@@ -62,12 +63,18 @@ public final class MetricsInterceptor: ServerInterceptor, ClientInterceptor, @un
     }
     private var timers: [String: Metrics.Timer] = [:]
 
-    public init(side: String) { self.side = side }
+    private let inFlight: Meter?
 
-    public func callStarted(_ context: ServerContext) {}
+    public init(side: String) {
+        self.side = side
+        self.inFlight = side == "server" ? Meter(label: "bantin_rpc_server_calls_in_flight") : nil
+    }
+
+    public func callStarted(_ context: ServerContext) { inFlight?.increment() }
     public func prepare(method: String, metadata: inout Metadata) {}
 
     public func callFinished(_ context: ServerContext, code: StatusCode, message: String, duration: TimeAmount) {
+        inFlight?.decrement()
         record(method: context.method, code: code, duration: duration)
     }
 

@@ -1,5 +1,6 @@
 import BantinCore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -94,6 +95,9 @@ public final class RPCServer: Service, @unchecked Sendable {
         return channel.localAddress!
     }
 
+    /// Open connections (TLS handshake in progress included).
+    private static let connectionsGauge = Meter(label: "bantin_rpc_server_connections")
+
     public var localAddress: SocketAddress? { state.withLockedValue { $0.listener?.localAddress } }
 
     private func track(_ channel: any Channel) {
@@ -103,7 +107,9 @@ public final class RPCServer: Service, @unchecked Sendable {
             return state.shuttingDown
         }
         if draining { channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.Drain()) }
+        Self.connectionsGauge.increment()
         channel.closeFuture.whenComplete { [weak self] _ in
+            Self.connectionsGauge.decrement()
             self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
         }
     }

@@ -1,5 +1,6 @@
 import BantinCore
 import Logging
+import Metrics
 import NIOCore
 
 /// Turns the frames of one server connection into calls: routing, the concurrent-call limit,
@@ -182,7 +183,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         call.task = call.route.runsOnEventLoop ? Task(executorPreference: executor, operation: operation) : Task(operation: operation)
     }
 
+    /// Calls refused before reaching a handler (unknown method, bad headers, draining, too many calls). Counted by
+    /// code only: the method name of a refused call is whatever the peer sent, not a bounded label.
     private func reject(_ id: UInt32, _ status: RPCError) {
+        Counter(label: "bantin_rpc_server_rejected_calls_total", dimensions: [("code", status.code.description)]).increment()
         let trailers = CallTrailers(code: status.code, message: status.message)
         write(Frame(type: .trailers, flags: .end, callID: id, payload: trailers.packed()))
     }

@@ -84,6 +84,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = bound.value
             guard handler.state == .handshaking else { return }
+            HandshakeFailure.timeout.count()
             handler.fail(context: context, TLSError.handshakeTimedOut(timeout))
         }
         doHandshake(context: context)
@@ -110,6 +111,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     public func channelInactive(context: ChannelHandlerContext) {
         if state == .handshaking {
             logger.warning("TLS handshake failed: peer closed the connection during the handshake")
+            HandshakeFailure.peerClosed.count()
         }
         state = .closed
         handshakeTimer?.cancel()
@@ -122,7 +124,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard rc == 1 else {
             let error = SSL_get_error(ssl, rc)
             if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return }
-            fail(context: context, TLSError.handshakeFailed(handshakeFailureReason()))
+            let (reason, detail) = handshakeFailureReason()
+            reason.count()
+            fail(context: context, TLSError.handshakeFailed(detail))
             return
         }
         var alpnPointer: UnsafePointer<UInt8>?
@@ -130,6 +134,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         SSL_get0_alpn_selected(ssl, &alpnPointer, &alpnLength)
         let alpn = alpnPointer.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(alpnLength)), as: UTF8.self) } ?? ""
         guard alpn == TLSConfiguration.alpn else {
+            HandshakeFailure.alpn.count()
             fail(context: context, TLSError.handshakeFailed("peer did not agree on ALPN protocol \(TLSConfiguration.alpn)"))
             return
         }
@@ -146,16 +151,22 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The most useful explanation of a failed handshake: the certificate check if that failed,
     /// else OpenSSL's error queue (which names alerts from the peer, e.g. "certificate required").
-    private func handshakeFailureReason() -> String {
+    private func handshakeFailureReason() -> (HandshakeFailure, String) {
         let queued = openSSLErrors()
         let verify = SSL_get_verify_result(ssl)
         if verify != X509_V_OK {
-            return "\(String(cString: X509_verify_cert_error_string(verify))) (\(queued))"
+            return (.badCertificate, "\(String(cString: X509_verify_cert_error_string(verify))) (\(queued))")
         }
         if queued.contains("wrong version number") || queued.contains("http request") || queued.contains("packet length too long") {
-            return "\(queued): the peer is not speaking TLS (plaintext connection to a TLS port?)"
+            return (.notTLS, "\(queued): the peer is not speaking TLS (plaintext connection to a TLS port?)")
         }
-        return queued
+        if queued.contains("peer did not return a certificate") || queued.contains("certificate required") {
+            return (.noCertificate, queued)
+        }
+        if queued.contains("certificate") || queued.contains("unknown ca") {
+            return (.badCertificate, queued)
+        }
+        return (.protocolError, queued)
     }
 
     private func readPeerIdentity() -> PeerIdentity? {

@@ -6,7 +6,7 @@ TEST_PACKAGES := chromium-headless-shell
 SWIFT_BUILD_FLAGS ?=
 PKI ?= var/pki
 
-.PHONY: deps build test run proto bench clean
+.PHONY: deps deploy-tools build test deploy-check test-multihost run proto bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -15,6 +15,10 @@ deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# What deploy/validate.sh needs besides kubectl (which the Swift machine image ships with its kustomize).
+deploy-tools:
+	@python3 -c "import kubernetes_validate, yaml" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml
 
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
@@ -30,6 +34,11 @@ test: deps
 	@mkdir -p var; set -o pipefail; swift test --skip-build $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS) 2>&1 | tee var/test.log || { \
 		echo "== failed tests (full log: var/test.log) =="; \
 		grep -E -A6 "recorded an issue|: error:|failed after" var/test.log | grep -v "^--$$" | tail -60; exit 1; }
+	$(MAKE) --no-print-directory deploy-check
+
+# Renders deploy/'s kustomizations and validates every object (Kubernetes schemas, then Bantin's rules).
+deploy-check: deploy-tools
+	deploy/validate.sh .build/debug/bantin
 
 # Regenerates Sources/CBantinProto from proto/ (a test fails when the committed copy is stale).
 proto: deps

@@ -119,10 +119,10 @@ public enum DevelopmentPKI {
     /// Names every local and in-cluster service is dialed by, for the default namespace "bantin".
     public static func defaultNames(namespace: String = "bantin") -> [String] {
         var names = ["localhost", "127.0.0.1", "::1"]
-        for service in ["bantin-ingest", "bantin-extract", "bantin-query", "bantin-query-headless"] {
+        // The Services of deploy/base, each headless: clients dial the Service name and reach a pod directly.
+        for service in ["bantin-ingest", "bantin-extract", "bantin-query"] {
             names += [service, "\(service).\(namespace)", "\(service).\(namespace).svc", "\(service).\(namespace).svc.cluster.local"]
         }
-        names.append("*.bantin-query-headless.\(namespace).svc.cluster.local")
         return names
     }
 
@@ -146,6 +146,37 @@ public enum DevelopmentPKI {
             written.append(path)
         }
         return written
+    }
+
+    /// The two Secrets deploy/base mounts, bantin-server-tls and bantin-client-tls, as a Kubernetes manifest made from a
+    /// PKI directory: type kubernetes.io/tls with ca.crt, the layout cert-manager writes too.
+    public static func kubernetesSecrets(directory: String, namespace: String) throws -> String {
+        func base64(_ file: String) throws -> String {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
+                throw TLSError.configuration("cannot read \(directory)/\(file)")
+            }
+            return data.base64EncodedString()
+        }
+        var manifest = "# Made by `bantin certs init`: the TLS Secrets deploy/base mounts. Keys inside: keep this file private.\n"
+        for (name, certificate, key) in [("bantin-server-tls", "server.pem", "server-key.pem"), ("bantin-client-tls", "client.pem", "client-key.pem")] {
+            manifest += """
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: \(name)
+                  namespace: \(namespace)
+                  labels:
+                    app.kubernetes.io/part-of: bantin
+                type: kubernetes.io/tls
+                data:
+                  ca.crt: \(try base64("ca.pem"))
+                  tls.crt: \(try base64(certificate))
+                  tls.key: \(try base64(key))
+
+                """
+        }
+        return manifest
     }
 
     /// Writes atomically (temp file + rename) so a watching server never reads half a file.

@@ -1,6 +1,8 @@
 # One image with the four Bantin executables (bantin-ingest, bantin-extract, bantin-query, bantin).
 #   docker build -t bantin:dev .
-# deploy/ runs it as user 10001 with a read-only root filesystem; nothing in it needs a shell.
+# deploy/ runs it as user 10001 with a read-only root filesystem; nothing in it needs a shell. The binaries link the
+# Swift runtime and Foundation statically, so the runtime stage needs only the three C libraries (checked with ldd on a
+# `swift build -c release --static-swift-stdlib` build: libssl3, libprotobuf-c1, libsqlite3-0, plus libc and libstdc++).
 
 ARG SWIFT_VERSION=6.3
 FROM swift:${SWIFT_VERSION}-bookworm AS build
@@ -14,7 +16,7 @@ COPY Sources Sources
 COPY Tests Tests
 RUN swift build -c release --static-swift-stdlib \
  && mkdir -p /out \
- && for exe in bantin bantin-ingest bantin-extract bantin-query; do cp ".build/release/$exe" /out/; done \
+ && for exe in bantin bantin-ingest bantin-extract bantin-query; do strip -o "/out/$exe" ".build/release/$exe"; done \
  # The extractor's lexicons and gazetteer travel as a resource bundle next to the executables.
  && cp -R .build/release/bantin_BantinExtract.resources /out/
 

@@ -1,6 +1,6 @@
 # Bantin. `make test` and `make run` install what is missing (Debian), build and go.
 SHELL := /bin/bash
-APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config openssl
+APT_PACKAGES := libssl-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config openssl iproute2
 # Only the tests need these: a headless browser renders `bantin load`'s HTML report.
 TEST_PACKAGES := chromium-headless-shell
 SWIFT_BUILD_FLAGS ?=
@@ -35,6 +35,13 @@ test: deps
 		echo "== failed tests (full log: var/test.log) =="; \
 		grep -E -A6 "recorded an issue|: error:|failed after" var/test.log | grep -v "^--$$" | tail -60; exit 1; }
 	$(MAKE) --no-print-directory deploy-check
+	Tests/multihost/run.sh .build/debug
+
+# Each service on its own host (network namespaces), reached by name; replicas and ingest restarted under load.
+# Needs root and `ip netns` (it says so and skips otherwise). Part of `make test`.
+test-multihost: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+	Tests/multihost/run.sh .build/debug
 
 # Renders deploy/'s kustomizations and validates every object (Kubernetes schemas, then Bantin's rules).
 deploy-check: deploy-tools

@@ -5,11 +5,15 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: StatusCode
     public var message: String
     public var metadata: Metadata
+    /// The server refused the call before any handler saw it (its GOAWAY named a lower last call id), so trying it
+    /// again elsewhere is safe whatever the method does: gRPC's "transparent retry".
+    public var notProcessed = false
 
-    public init(_ code: StatusCode, _ message: String, metadata: Metadata = Metadata()) {
+    public init(_ code: StatusCode, _ message: String, metadata: Metadata = Metadata(), notProcessed: Bool = false) {
         self.code = code
         self.message = message
         self.metadata = metadata
+        self.notProcessed = notProcessed
     }
 
     public var description: String { "\(code): \(message)" }

@@ -62,7 +62,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let reason = goAway?.reason ?? "no reason given"
             markUnusable()
             for call in calls.values where call.id > last {
-                call.end(RPCError(.unavailable, "server refused the call with GOAWAY: \(reason)"))
+                call.end(RPCError(.unavailable, "server refused the call with GOAWAY: \(reason)", notProcessed: true))
             }
             if calls.isEmpty { context.close(promise: nil) }
         case .headers, .halfClose, .cancel, .ping, .pong:

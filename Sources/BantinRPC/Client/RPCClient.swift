@@ -125,12 +125,17 @@ public final class RPCClient: Sendable {
 
     // MARK: untyped calls (`bantin call`, load generator)
 
-    /// One request, one response, as serialized bytes; retried on UNAVAILABLE when idempotent.
+    /// One request, one response, as serialized bytes; retried on UNAVAILABLE when idempotent, and whatever the method
+    /// when the server refused the call unprocessed (GOAWAY while it was on the wire).
     public func unary(path: String, request: ByteBuffer, idempotent: Bool, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
         var attempt = 1
+        var transparentRetried = false
         while true {
             do {
                 return try await withCall(path: path, options: options, first: request, end: true) { try await Self.single($0) }
+            } catch let error as RPCError where error.code == .unavailable && error.notProcessed && !transparentRetried {
+                // Once, at once, and outside maxAttempts: the call never ran, so this is a reroute, not a retry.
+                transparentRetried = true
             } catch let error as RPCError where error.code == .unavailable && idempotent && attempt < configuration.maxAttempts {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(10 * attempt))

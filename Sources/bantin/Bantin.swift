@@ -12,7 +12,7 @@ struct Bantin: AsyncParsableCommand {
 /// Where the client's CA, certificate and key come from.
 struct ClientTLSOptions: ParsableArguments {
     @Option(help: "Directory made by `bantin certs init` (env BANTIN_PKI).")
-    var pki = ProcessInfo.processInfo.environment["BANTIN_PKI"] ?? "var/pki"
+    var pki = Environment.string("BANTIN_PKI") ?? "var/pki"
     @Option(help: "CA bundle (default: PKI/ca.pem).")
     var ca: String?
     @Option(help: "Client certificate (default: PKI/client.pem).")

@@ -6,7 +6,7 @@ struct Bantin: AsyncParsableCommand {
         commandName: "bantin",
         abstract: "Bantin: Vietnamese government and Party press as a queryable record.",
         discussion: "Talks to Bantin services over mutual TLS. Make development certificates first: bantin certs init var/pki",
-        subcommands: [Up.self, IngestFiles.self, Search.self, EntityLookup.self, Meetings.self, ExtractFiles.self, Corpus.self, BuildIndex.self, PipelineBench.self, Call.self, Load.self, Certs.self, EchoServer.self])
+        subcommands: [Up.self, IngestFiles.self, Search.self, EntityLookup.self, Meetings.self, ExtractFiles.self, Eval.self, Corpus.self, BuildIndex.self, PipelineBench.self, Call.self, Load.self, Certs.self, EchoServer.self])
 }
 
 /// Where the client's CA, certificate and key come from.

@@ -29,6 +29,8 @@ struct IngestFiles: AsyncParsableCommand {
     var paths: [String]
     @Option(help: "Province of the articles, when known.")
     var province = ""
+    @Flag(help: "Print each file's text with its mentions marked inline ([[PER:…]], docs/GOLD.md) instead of JSON: a draft gold file.")
+    var markup = false
     @Flag(help: "Print one line per article.")
     var verbose = false
     @OptionGroup var services: ServiceAddresses
@@ -126,6 +128,8 @@ struct ExtractFiles: ParsableCommand {
     var files: [String]
     @Option(help: "Province of the articles, when known.")
     var province = ""
+    @Flag(help: "Print each file's text with its mentions marked inline ([[PER:…]], docs/GOLD.md) instead of JSON: a draft gold file.")
+    var markup = false
 
     func run() throws {
         let extractor = Extractor()
@@ -135,6 +139,10 @@ struct ExtractFiles: ParsableCommand {
                 throw ValidationError("\(file): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(bytes)))")
             }
             let extraction = extractor.extract(text: text, province: province)
+            if markup {
+                print(GoldDocument.markup(text: text, mentions: extraction.mentions), terminator: "")
+                continue
+            }
             // Byte offset → Unicode scalar offset.
             var scalarAt = [Int](repeating: 0, count: bytes.count + 1)
             var scalars = 0

@@ -11,6 +11,12 @@ struct ExtractionBuilder {
     private var dates: [DateRef] = []
     private var roles: [Role] = []
     private var events: [Event] = []
+    /// Offices found, with the organization written in them ("Phó Chủ tịch UBND tỉnh" → the UBND's id).
+    private var positions: [(span: Span, title: String, organizationID: String)] = []
+    /// Event heads found, with their kind.
+    private var eventMentions: [(span: Span, kind: String)] = []
+    /// The id of the entity of the last mention recorded.
+    private(set) var lastEntityID = ""
 
     init(text: String) { utf8 = Array(text.utf8) }
 
@@ -34,22 +40,57 @@ struct ExtractionBuilder {
         return province.isEmpty ? "\(prefix):\(key)" : "\(prefix):\(key)@\(VietnameseText.fold(province).split(separator: " ").joined(separator: "-"))"
     }
 
-    mutating func mention(_ type: EntityType, _ span: Span, name: String, province: String = "", level: String = "", expansion: String = "") {
+    mutating func mention(_ type: EntityType, _ span: Span, name: String, province: String = "", level: String = "", expansion: String = "",
+                          honorific: String = "", eventKind: String = "") {
         let id = Self.entityID(type, name, province: type == .organization ? province : "")
         let surface = self.surface(span)
         if var entity = entities[id] {
             if surface != entity.name, !entity.aliases.contains(surface) { entity.aliases.append(surface) }
+            if !honorific.isEmpty, !entity.honorifics.contains(honorific) { entity.honorifics.append(honorific) }
             entities[id] = entity
         } else {
             var entity = Entity(id: id, type: type, name: name)
             entity.province = province
             entity.adminLevel = level
             entity.expansion = expansion
+            if !honorific.isEmpty { entity.honorifics = [honorific] }
             if surface != name { entity.aliases.append(surface) }
             entities[id] = entity
             entityOrder.append(id)
         }
+        if type == .event { eventMentions.append((span, eventKind)) }
         mentions.append(Mention(entityID: id, type: type, span: span, surface: surface))
+        lastEntityID = id
+    }
+
+    /// Another mention of an entity already found ("Đạt" after "Võ Thành Đạt").
+    mutating func mention(_ type: EntityType, _ span: Span, id: String) {
+        let surface = self.surface(span)
+        if var entity = entities[id], surface != entity.name, !entity.aliases.contains(surface) {
+            entity.aliases.append(surface)
+            entities[id] = entity
+        }
+        mentions.append(Mention(entityID: id, type: type, span: span, surface: surface))
+    }
+
+    /// An office as written ("Phó Chủ tịch UBND tỉnh"), and the organization named in it.
+    mutating func position(_ span: Span, title: String, organizationID: String) {
+        mention(.position, span, name: title)
+        positions.append((span, title, organizationID))
+    }
+
+    /// The persons found so far: id and name.
+    func persons() -> [(String, String)] {
+        entityOrder.compactMap { id in entities[id].flatMap { $0.type == .person ? (id, $0.name) : nil } }
+    }
+
+    func hasMention(at span: Span, type: EntityType) -> Bool {
+        mentions.contains { $0.span == span && $0.type == type }
+    }
+
+    /// The name of the organization whose mention ends at `end` (for an acronym given after it in parentheses).
+    func organizationEnding(at end: UInt32) -> String? {
+        mentions.last { $0.type == .organization && $0.span?.end == end }.flatMap { entities[$0.entityID]?.name }
     }
 
     mutating func document(_ document: DocumentRef, span: Span) {
@@ -72,51 +113,71 @@ struct ExtractionBuilder {
         mentions.append(Mention(entityID: id, type: .date, span: span, surface: surface(span)))
     }
 
-    /// "X, T1 O1, T2 O2" and "X - T O": the offices listed right after a person's name; and
-    /// "T O X": an office right before it.
+    /// "X, T1, T2 O" and "X - T O": the offices listed right after a person's name; "T O X" and "T O - X -":
+    /// an office right before it. In a chain, an office of a body named without its parent ("Ủy viên Ban
+    /// Thường vụ") belongs to the parent named at the chain's end ("…, Trưởng Ban Tuyên giáo Tỉnh ủy" → "Ủy viên
+    /// Ban Thường vụ Tỉnh ủy").
     mutating func linkRoles() {
-        let ordered = mentions.sorted { ($0.span?.start ?? 0) < ($1.span?.start ?? 0) }
+        // Only outermost mentions take part; names nested in an office are reached through `positions`.
+        let sorted = mentions.filter { $0.span != nil }.sorted { ($0.span!.start, $1.span!.end) < ($1.span!.start, $0.span!.end) }
+        var ordered: [Mention] = []
+        for m in sorted where !(ordered.last.map { $0.span!.end >= m.span!.end && $0.span!.start <= m.span!.start } ?? false) { ordered.append(m) }
         func gap(_ a: Mention, _ b: Mention) -> String {
             guard let x = a.span?.end, let y = b.span?.start, x <= y else { return "?" }
             return String(decoding: utf8[Int(x)..<Int(y)], as: UTF8.self)
         }
+        func office(_ m: Mention) -> (title: String, organizationID: String) {
+            let p = positions.first { $0.span == m.span }
+            return (p?.title ?? m.surface, p?.organizationID ?? "")
+        }
+        let listGaps: Set<String> = [", ", " - ", " – ", " "]
         for (index, person) in ordered.enumerated() where person.type == .person {
+            var chain: [Mention] = []
             var k = index + 1
-            var found = false
-            while k < ordered.count, ordered[k].type == .position, [", ", " - ", " – ", ", ", " "].contains(gap(ordered[k - 1], ordered[k])) {
-                let position = ordered[k]
-                var organization: Mention?
-                if k + 1 < ordered.count, ordered[k + 1].type == .organization, gap(position, ordered[k + 1]) == " " {
-                    organization = ordered[k + 1]
-                    k += 1
-                }
-                addRole(person, position, organization)
-                found = true
+            while k < ordered.count, ordered[k].type == .position, listGaps.contains(gap(ordered[k - 1], ordered[k])) {
+                chain.append(ordered[k])
                 k += 1
-                // "Ủy viên Ban Thường vụ, Trưởng Ban ..." continues after a comma.
-                if k < ordered.count, ordered[k].type != .position { break }
             }
-            if !found, index >= 1 {
+            if chain.isEmpty, index >= 1, ordered[index - 1].type == .position,
+               [" ", " - ", " – ", ", "].contains(gap(ordered[index - 1], person)) {
+                // "Thủ tướng Phạm Minh Chính"; "Phó Trưởng ban Tuyên giáo Trung ương - Phan Xuân Thủy"; a list of
+                // offices before the name ("…, Chủ tịch UBND tỉnh Võ Văn Hưng") is read back to its start.
                 var j = index - 1
-                var organization: Mention?
-                if ordered[j].type == .organization, j >= 1, ordered[j - 1].type == .position, [" ", " - ", " – "].contains(gap(ordered[j], person)) {
-                    organization = ordered[j]
+                chain = [ordered[j]]
+                while j >= 1, ordered[j - 1].type == .position, gap(ordered[j - 1], ordered[j]) == ", " {
                     j -= 1
+                    chain.insert(ordered[j], at: 0)
                 }
-                if ordered[j].type == .position, [" ", " - ", " – "].contains(gap(organization ?? ordered[j], person)) {
-                    addRole(person, ordered[j], organization)
-                }
+                if gap(ordered[index - 1], person) == ", " { chain = [] }
+            }
+            let parent = chain.last.map { parentBody(of: office($0).title) } ?? ""
+            for m in chain {
+                var (title, organizationID) = office(m)
+                if organizationID.isEmpty, !parent.isEmpty, Self.needsParent(title) { title += " " + parent }
+                addRole(person, title: title, span: m.span!, organizationID: organizationID)
             }
         }
     }
 
-    private mutating func addRole(_ person: Mention, _ position: Mention, _ organization: Mention?) {
+    /// Offices of a body that is named only with its parent.
+    static func needsParent(_ title: String) -> Bool {
+        ["Ban Thường vụ", "Ban Chấp hành", "BCH", "Ban chấp hành"].contains { title.hasSuffix($0) }
+    }
+
+    /// The Party committee an office's organization belongs to: "Tỉnh ủy" in "Trưởng Ban Tuyên giáo Tỉnh ủy".
+    func parentBody(of title: String) -> String {
+        for body in ["Tỉnh ủy", "Tỉnh uỷ", "Thành ủy", "Thành uỷ", "Huyện ủy", "Quận ủy", "Đảng ủy", "Đảng bộ tỉnh"] {
+            if let range = title.range(of: body, options: .backwards) { return String(title[range.lowerBound...]) }
+        }
+        return ""
+    }
+
+    private mutating func addRole(_ person: Mention, title: String, span: Span, organizationID: String) {
         var role = Role()
         role.personID = person.entityID
-        role.title = position.surface
-        role.organizationID = organization?.entityID ?? ""
-        let end = organization?.span?.end ?? position.span?.end ?? 0
-        role.span = Span(start: min(person.span?.start ?? 0, position.span?.start ?? 0), end: max(end, person.span?.end ?? 0))
+        role.title = title
+        role.organizationID = organizationID
+        role.span = Span(start: min(person.span?.start ?? 0, span.start), end: max(span.end, person.span?.end ?? 0))
         if !roles.contains(where: { $0.personID == role.personID && $0.title == role.title && $0.organizationID == role.organizationID }) {
             roles.append(role)
         }

@@ -1,168 +1,48 @@
 import BantinCore
 import Foundation
 
-/// Rule- and lexicon-based extraction of persons, offices, organizations, places, documents,
-/// dates and the article's main event from Vietnamese news text. Spans are UTF-8 byte offsets
-/// into the text as given.
+/// Rule- and lexicon-based extraction of persons, offices, organizations, places, documents, dates, events,
+/// named things and abbreviations from Vietnamese news text. Spans are UTF-8 byte offsets into the text as given.
+///
+/// Names are found from their shape as much as from the lexicons, so that names never seen before are found:
+/// the word that heads them ("huyện", "Công ty", "Bệnh viện"), the cue before them ("ông", "Thủ tướng", "tiền
+/// đạo"), Vietnamese capitalization (every syllable of a person's or place's name, the first of each word of an
+/// organization's), and what the article said earlier (a full name, then its given name alone).
 public struct Extractor: Sendable {
-    public static let version = "rules-1"
+    public static let version = "rules-2"
     let lexicon: Lexicon
 
     public init(lexicon: Lexicon = .shared) { self.lexicon = lexicon }
 
     public func extract(text: String, province requestedProvince: String = "", publishedAt: String = "") -> Extraction {
-        let tokens = tokenize(text)
-        var builder = ExtractionBuilder(text: text)
-        var consumed = [Bool](repeating: false, count: tokens.count)
-        let articleProvince = requestedProvince.isEmpty ? dominantProvince(tokens) : requestedProvince
-
-        func span(_ from: Int, _ count: Int) -> Span {
-            Span(start: UInt32(tokens[from].byteStart), end: UInt32(tokens[from + count - 1].byteEnd))
-        }
-
-        // Pass 1: places, offices and organizations (lexicon-anchored).
-        var i = 0
-        while i < tokens.count {
-            if let n = lexicon.titles.match(tokens, at: i) {
-                builder.mention(.position, span(i, n), name: builder.surface(span(i, n)))
-                for k in i..<(i + n) { consumed[k] = true }
-                i += n
-                continue
-            }
-            if let n = organizationLength(tokens, at: i) {
-                var name = builder.surface(span(i, n))
-                var province = ""
-                if let p = tokens[i..<(i + n)].lazy.compactMap({ self.lexicon.province(named: $0.text) }).first { province = p.name }
-                for k in 0..<n where k + 1 < n {
-                    if let m = lexicon.locations.match(tokens, at: i + k), let p = lexicon.province(named: joined(tokens, i + k, m)) {
-                        province = p.name
-                    }
-                }
-                // "Ban Tuyên giáo Tỉnh ủy", "UBND tỉnh": a provincial body of the article's province.
-                if province.isEmpty, isProvincial(name) { province = articleProvince }
-                if name.hasSuffix(" tỉnh"), !province.isEmpty { name += " " + province }
-                builder.mention(.organization, span(i, n), name: name, province: province)
-                for k in i..<(i + n) { consumed[k] = true }
-                i += n
-                continue
-            }
-            if let n = lexicon.locations.match(tokens, at: i), tokens[i].isCapitalized || tokens[i].text == "miền" {
-                let name = joined(tokens, i, n)
-                let province = lexicon.province(named: name)
-                builder.mention(.location, span(i, n), name: province?.name ?? name, province: province?.current ?? "",
-                                level: province?.level ?? lexicon.places[Word(name)] ?? "")
-                for k in i..<(i + n) { consumed[k] = true }
-                i += n
-                continue
-            }
-            i += 1
-        }
-
-        // Pass 2: persons (surname + given names), abbreviations.
-        i = 0
-        while i < tokens.count {
-            guard !consumed[i] else { i += 1; continue }
-            let t = tokens[i]
-            if t.isCapitalized, !t.isAllCaps, lexicon.isSurname(t), i + 1 < tokens.count {
-                var n = 1
-                while i + n < tokens.count, n < 4, !consumed[i + n], tokens[i + n].joinedToPrevious,
-                      tokens[i + n].isCapitalized, !tokens[i + n].isAllCaps {
-                    n += 1
-                }
-                if n >= 2 {
-                    builder.mention(.person, span(i, n), name: joined(tokens, i, n))
-                    for k in i..<(i + n) { consumed[k] = true }
-                    i += n
-                    continue
-                }
-            }
-            if t.isAllCaps, t.text.count >= 2, !lexicon.isHonorific(t) {
-                let expansion = lexicon.abbreviations[t.word] ?? definedAbbreviation(tokens, at: i, text: builder.utf8)
-                if let expansion {
-                    builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: expansion)
-                    consumed[i] = true
-                }
-            }
-            i += 1
-        }
-
-        let scanner = PatternScanner(tokens: tokens, utf8: builder.utf8, documentKinds: lexicon.documentKindPhrases)
-        documents(scanner, into: &builder)
-        dates(scanner, publishedAt: publishedAt, into: &builder)
-        builder.linkRoles()
-        builder.mainEvent(title: String(text.prefix { $0 != "\n" }), province: articleProvince)
-        // The event's place is an entity even when the province is only named inside organizations
-        // ("Ban Tuyên giáo Tỉnh ủy Bắc Kạn"), so that queries can filter on it, by old or current name.
-        if let province = lexicon.province(named: articleProvince) {
-            builder.place(name: province.name, current: province.current, level: province.level)
-        }
-        var extraction = builder.finish()
+        var pass = Pass(extractor: self, text: text)
+        pass.articleProvince = requestedProvince.isEmpty ? dominantProvince(pass.tokens) : requestedProvince
+        pass.run(publishedAt: publishedAt)
+        var extraction = pass.builder.finish()
         extraction.extractorVersion = Self.version
         return extraction
     }
-
-    // MARK: pieces
 
     func tokenize(_ text: String) -> [TextToken] {
         let utf8 = Array(text.utf8)
         var previousEnd = 0
         return VietnameseText.tokens(text).map { token in
             let gap = utf8[previousEnd..<token.byteStart]
-            let joined = previousEnd > 0 && !gap.isEmpty && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }
-                && gap.count <= 3 && gap.first == 0x20
-                || (previousEnd > 0 && gap.elementsEqual([0x20]))
+            // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
+            // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
+            let joined = previousEnd > 0 && (gap.elementsEqual([0x20]) || gap.elementsEqual([0x2D])
+                || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
             previousEnd = token.byteEnd
             let s = String(token.text)
             let scalars = s.unicodeScalars
             return TextToken(text: s, id: lexicon.id(of: Word(s)), byteStart: token.byteStart, byteEnd: token.byteEnd, joinedToPrevious: joined,
-                             isCapitalized: VietnameseText.isUppercase(scalars.first!),
+                             isCapitalized: VietnameseText.isUppercase(scalars.first!) || ("0"..."9").contains(scalars.first!) && false,
                              isAllCaps: scalars.count >= 2 && !scalars.contains(where: VietnameseText.isLowercase))
         }
     }
 
     func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
         tokens[from..<(from + count)].map(\.text).joined(separator: " ")
-    }
-
-    /// An organization: a head ("Ban Tuyên giáo", "Tạp chí", "UBND") and its name, capitalized
-    /// syllables each followed by at most one lower-case one ("Cộng sản"), plus "tỉnh X".
-    func organizationLength(_ tokens: [TextToken], at i: Int) -> Int? {
-        guard tokens[i].isCapitalized, let head = lexicon.organizationHeads.match(tokens, at: i) else { return nil }
-        var n = head
-        var lowerRun = 0
-        while i + n < tokens.count, tokens[i + n].joinedToPrevious {
-            let t = tokens[i + n]
-            if let more = lexicon.organizationHeads.match(tokens, at: i + n), t.isCapitalized {
-                n += more
-                lowerRun = 0
-            } else if t.isCapitalized {
-                if lexicon.titles.match(tokens, at: i + n) != nil { break }
-                if lexicon.isSurname(t), i + n + 1 < tokens.count, tokens[i + n + 1].isCapitalized,
-                   lexicon.locations.match(tokens, at: i + n) == nil { break }
-                n += 1
-                lowerRun = 0
-            } else if t.text == "tỉnh" || t.text == "thành" || t.text == "huyện" {
-                n += t.text == "thành" && i + n + 1 < tokens.count && tokens[i + n + 1].text == "phố" ? 2 : 1
-                lowerRun = 0
-            } else if t.text == "và", i + n + 1 < tokens.count, tokens[i + n + 1].isCapitalized, n > head,
-                      lexicon.organizationHeads.match(tokens, at: i + n + 1) == nil, !lexicon.isSurname(tokens[i + n + 1]) {
-                n += 1
-                lowerRun = 1
-            } else if lowerRun == 0, n > head || head == 1, !lexicon.isStopWord(t), tokens[i + n - 1].isCapitalized,
-                      t.text.unicodeScalars.first!.properties.isLowercase {
-                n += 1
-                lowerRun = 1
-            } else {
-                break
-            }
-        }
-        // A bare one-syllable head ("Sở", "Bộ", "Báo") is a word, not a name.
-        if n == 1, head == 1, !tokens[i].isAllCaps, !["Quốc hội", "Chính phủ"].contains(tokens[i].text) { return nil }
-        return n
-    }
-
-    func isProvincial(_ name: String) -> Bool {
-        name.hasSuffix("Tỉnh ủy") || name.hasSuffix(" tỉnh") || name == "Tỉnh ủy" || name.hasSuffix("Đảng bộ tỉnh")
     }
 
     /// The province mentioned most often: the article's, when the submitter did not say.
@@ -179,12 +59,615 @@ public struct Extractor: Sendable {
         }
         return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? ""
     }
+}
 
-    /// "thông tin đối ngoại (TTĐN)": the lower-case phrase before the parenthesis whose initials
-    /// spell the abbreviation.
-    func definedAbbreviation(_ tokens: [TextToken], at i: Int, text utf8: [UInt8]) -> String? {
+/// One article's extraction: the tokens, which of them are already part of something, and the recognizers.
+struct Pass {
+    let extractor: Extractor
+    var lexicon: Lexicon { extractor.lexicon }
+    let tokens: [TextToken]
+    var builder: ExtractionBuilder
+    /// Tokens inside a date, a document's kind and code, or a name already found.
+    var taken: [Bool]
+    var articleProvince = ""
+    /// Tokens naming a document ("Đại hội" in "Nghị quyết Đại hội …"): not events of the article.
+    var insideDocumentName: [Bool]
+
+    init(extractor: Extractor, text: String) {
+        self.extractor = extractor
+        tokens = extractor.tokenize(text)
+        builder = ExtractionBuilder(text: text)
+        taken = [Bool](repeating: false, count: tokens.count)
+        insideDocumentName = taken
+    }
+
+    // MARK: small helpers
+
+    func span(_ from: Int, _ count: Int) -> Span {
+        Span(start: UInt32(tokens[from].byteStart), end: UInt32(tokens[from + count - 1].byteEnd))
+    }
+
+    func text(_ from: Int, _ count: Int) -> String { extractor.joined(tokens, from, count) }
+
+    func surface(_ from: Int, _ count: Int) -> String { builder.surface(span(from, count)) }
+
+    /// Token `k` exists and continues the phrase of token `k - 1`.
+    func joined(_ k: Int) -> Bool { k > 0 && k < tokens.count && tokens[k].joinedToPrevious }
+
+    func capitalized(_ k: Int) -> Bool { k < tokens.count && tokens[k].isCapitalized }
+
+    func gap(_ k: Int) -> String {
+        guard k > 0, k < tokens.count else { return "" }
+        return String(decoding: builder.utf8[tokens[k - 1].byteEnd..<tokens[k].byteStart], as: UTF8.self)
+    }
+
+    func isText(_ k: Int, _ words: Set<String>) -> Bool { k >= 0 && k < tokens.count && words.contains(tokens[k].text) }
+
+    func isFree(_ from: Int, _ count: Int) -> Bool { (from..<(from + count)).allSatisfy { $0 < tokens.count && !taken[$0] } }
+
+    mutating func take(_ from: Int, _ count: Int) { for k in from..<min(tokens.count, from + count) { taken[k] = true } }
+
+    /// A run of capitalized syllables starting at `k` (numbers and roman numerals allowed after the first), at
+    /// most `limit` long; 0 if token `k` is not capitalized.
+    func capitalizedRun(_ k: Int, limit: Int = 5) -> Int {
+        guard capitalized(k), !taken[k] else { return 0 }
+        var n = 1
+        while n < limit, joined(k + n), !taken[k + n], capitalized(k + n) || isNumber(k + n) { n += 1 }
+        return n
+    }
+
+    func isNumber(_ k: Int) -> Bool {
+        guard k < tokens.count, let first = tokens[k].text.unicodeScalars.first else { return false }
+        return ("0"..."9").contains(first)
+    }
+
+    static let romanNumerals = Set("I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX XXI".split(separator: " ").map(String.init))
+
+    // MARK: the pass
+
+    mutating func run(publishedAt: String) {
+        let scanner = PatternScanner(tokens: tokens, utf8: builder.utf8, documentKinds: lexicon.documentKindPhrases)
+        dates(scanner, publishedAt: publishedAt)
+        documents(scanner)
+        var i = 0
+        while i < tokens.count {
+            guard !taken[i] else { i += 1; continue }
+            if let n = event(at: i) ?? position(at: i) ?? organization(at: i).map({ recordOrganization(at: i, length: $0) })
+                ?? location(at: i).map({ recordLocation(at: i, $0) }) ?? person(at: i) ?? misc(at: i) {
+                i += n
+                continue
+            }
+            abbreviation(at: i)
+            i += 1
+        }
+        shortNames()
+        byline()
+        builder.linkRoles()
+        builder.mainEvent(title: String(decoding: builder.utf8.prefix { $0 != 0x0A }, as: UTF8.self), province: articleProvince)
+        // The event's place is an entity even when the province is only named inside organizations
+        // ("Ban Tuyên giáo Tỉnh ủy Bắc Kạn"), so that queries can filter on it, by old or current name.
+        if let province = lexicon.province(named: articleProvince) {
+            builder.place(name: province.name, current: province.current, level: province.level)
+        }
+    }
+
+    // MARK: organizations
+
+    /// The length of the organization name at `i`: a complete name ("Bộ Chính trị", "Tỉnh ủy", "ASEAN") or a
+    /// head ("Bộ", "Công ty", "Ban Tuyên giáo") with the name after it, and the place it belongs to ("UBND
+    /// tỉnh", "Công an huyện Hoằng Hóa", "Tòa án nhân dân tỉnh Bình Dương"). `lowercaseHead` accepts "ban"
+    /// written small after an office ("Trưởng ban Tuyên giáo Tỉnh ủy").
+    func organization(at i: Int, lowercaseHead: Bool = false) -> Int? {
+        guard i < tokens.count, !taken[i], capitalized(i) || lowercaseHead else { return nil }
+        let headLengths = lexicon.organizationHeads.matches(tokens, at: i)
+        var head = headLengths.first ?? 0
+        if head == 0, lowercaseHead, ["ban", "bộ", "sở"].contains(tokens[i].text), capitalized(i + 1), joined(i + 1) { head = 1 }
+        guard head > 0 else { return nil }
+        var kind = lexicon.organizationKinds[Word(text(i, head))] ?? .head
+        if head == 1, lowercaseHead, !capitalized(i) { kind = .head }
+        // "các Ban xây dựng Đảng", "các ban Đảng": a kind of body, not one body.
+        if kind != .complete || tokens[i].text == "Đảng", isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
+        // A head with a capitalized word after its first ("Ban Tuyên giáo", "Hội Nông dân") is a name already.
+        if kind == .head, head > 1, (1..<head).contains(where: { capitalized(i + $0) }) { kind = .complete }
+        var n = head
+        var named = kind == .complete  // whether the name so far can stand alone
+        var hasParent = false  // a Party committee or other complete body is part of the name
+        var lowerRun = 0
+        var capitalRun = 0  // capitalized syllables just before
+        while i + n < tokens.count, !taken[i + n] {
+            let k = i + n
+            let t = tokens[k]
+            let sep = gap(k)
+            if sep == ", " || sep == "," {
+                // "Bộ Văn hóa, Thể thao và Du lịch", "Báo và Phát thanh, Truyền hình Cao Bằng": a comma inside a
+                // name is followed by a capitalized word and, within the list, by "và" and another one.
+                guard !hasParent, n > head || text(i, head) == "Báo", capitalized(k), let more = commaList(k, after: text(i, n)), more > 0 else { break }
+                n += more
+                lowerRun = 0
+                continue
+            }
+            if sep == "&", t.isAllCaps, tokens[k - 1].isAllCaps {
+                n += 1  // "TT&VH"
+                continue
+            }
+            guard t.joinedToPrevious, sep == " " else { break }
+            if t.isCapitalized {
+                if lexicon.titles.match(tokens, at: k) != nil { break }
+                if n > head, lexicon.isSurname(t), capitalized(k + 1), joined(k + 1), lexicon.locations.match(tokens, at: k) == nil,
+                   lexicon.organizationHeads.match(tokens, at: k) == nil { break }
+                if let more = lexicon.organizationHeads.match(tokens, at: k) {
+                    // A second organization after a complete one is its parent ("Ban Thường vụ Tỉnh ủy"), or, after a
+                    // head still unnamed, its name ("Văn phòng UBND tỉnh").
+                    if lexicon.organizationKinds[Word(text(k, more))] == .complete { hasParent = true }
+                    n += more
+                } else if let place = lexicon.locations.match(tokens, at: k) {
+                    n += place
+                    capitalRun += place
+                    named = true
+                    lowerRun = 0
+                    continue
+                } else {
+                    n += 1
+                    if !t.isAllCaps { capitalRun += 1 }  // "Ngân hàng TMCP Kỹ thương": an acronym is a word apart
+                    named = true
+                    lowerRun = 0
+                    continue
+                }
+                named = true
+                lowerRun = 0
+                capitalRun = 0
+                continue
+            }
+            if let admin = adminUnit(at: k) {
+                // A one-word head needs a name of its own before its place: "Ban tỉnh Điện Biên" is not one.
+                if n == head, head == 1, kind == .head { break }
+                // "UBND tỉnh", "Công an huyện Hoằng Hóa", "Trung tâm … thành phố Yên Bái".
+                n += admin
+                named = true
+                break
+            }
+            if t.text == "và", n > head || kind == .head, capitalized(k + 1), joined(k + 1),
+               lexicon.organizationHeads.match(tokens, at: k + 1) == nil, !lexicon.isSurname(tokens[k + 1]) {
+                n += 1
+                lowerRun = 1
+                continue
+            }
+            if lexicon.isStopWord(t) || isNumber(k) { break }
+            // Lower-case syllables continue a name after a capitalized one for one word ("Tuyên giáo", "Dệt may"),
+            // or longer when they run into another capitalized part ("Cảnh sát giao thông Công an tỉnh").
+            // "Câu lạc bộ Thép Xanh Nam Định cũng": after several capitalized syllables the name is over.
+            if lowerRun == 0, tokens[k - 1].isCapitalized && capitalRun <= 1 || (n == head && head > 1),
+               n > head || !named, !(n == head && head == 1 && kind == .head) {
+                if let more = lowercaseBridge(k), more > 1 {
+                    n += more
+                    lowerRun = 0
+                } else {
+                    n += 1
+                    lowerRun = 1
+                }
+                capitalRun = 0
+                continue
+            }
+            break
+        }
+        // "Ban Thường vụ" names an organization only with its parent.
+        if kind == .needsParent, n == head { return nil }
+        // A bare head ("Sở", "Bộ", "Tạp chí", "Bệnh viện") is a word, not a name.
+        if n == head, kind == .head { return nil }
+        if !named, n == head + 1, !capitalized(i + head), tokens[i + head].text != "tỉnh" { return nil }
+        // Trailing "và" left by a failed list.
+        while n > head, ["và", "của"].contains(tokens[i + n - 1].text) { n -= 1 }
+        return n
+    }
+
+    /// "tỉnh", "thành phố X", "huyện Y" inside an organization's name: the words it takes.
+    func adminUnit(at k: Int) -> Int? {
+        guard let head = lexicon.locationHeads.match(tokens, at: k), lexicon.includedLocationHeads.contains(Word(text(k, head))),
+              ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP"].contains(text(k, head)) else { return nil }
+        let name = capitalizedRun(k + head, limit: 4)
+        return head + (joined(k + head) ? name : 0)
+    }
+
+    /// Lower-case syllables at `k` that lead to a capitalized part of the same name within three syllables, or
+    /// to the unit it belongs to within six ("Ban chỉ đạo công tác thông tin đối ngoại tỉnh").
+    func lowercaseBridge(_ k: Int) -> Int? {
+        var m = 0
+        while m < 6, joined(k + m), !capitalized(k + m), !lexicon.isStopWord(tokens[k + m]), !isNumber(k + m) {
+            if let unit = adminUnit(at: k + m) {
+                // Only to the bare unit ("… đối ngoại tỉnh"): a named one after lower-case words is a new phrase.
+                return unit == 1 || text(k + m, 2) == "thành phố" && unit == 2 ? m : nil
+            }
+            m += 1
+        }
+        if m > 3 { return nil }
+        return m > 0 && capitalized(k + m) && joined(k + m) && lexicon.titles.match(tokens, at: k + m) == nil ? m : nil
+    }
+
+    /// ", Thể thao và Du lịch": the tokens from the comma's right side through the capitalized word after "và";
+    /// ", Truyền hình Cao Bằng" after "Phát thanh" (the press and broadcasting houses merged in 2025).
+    func commaList(_ k: Int, after name: String) -> Int? {
+        if name.hasSuffix("Phát thanh"), text(k, min(2, tokens.count - k)) == "Truyền hình" {
+            var m = 2
+            if let place = lexicon.locations.match(tokens, at: k + m), joined(k + m) { m += place }
+            return m
+        }
+        var m = 0
+        while m < 8, k + m < tokens.count {
+            let t = tokens[k + m]
+            if m > 0, !t.joinedToPrevious { return nil }
+            if t.text == "và", capitalized(k + m + 1) {
+                var end = m + 2
+                while joined(k + end), !capitalized(k + end), end - m < 3, !lexicon.isStopWord(tokens[k + end]),
+                      k + end + 1 < tokens.count, capitalized(k + end + 1) == false, end == m + 2 { end += 1 }
+                return end
+            }
+            if !t.isCapitalized, m == 0 { return nil }
+            m += 1
+        }
+        return nil
+    }
+
+    mutating func recordOrganization(at i: Int, length n: Int) -> Int {
+        var province = ""
+        var nestedPlaces: [(Int, Int)] = []
+        var k = i + 1
+        while k < i + n {
+            if let admin = adminUnit(at: k), admin > 1 {
+                nestedPlaces.append((k, admin))
+                k += admin
+            } else if let m = lexicon.locations.match(tokens, at: k), k + m <= i + n, capitalized(k) {
+                nestedPlaces.append((k, m))
+                k += m
+            } else {
+                k += 1
+            }
+        }
+        for (start, length) in nestedPlaces {
+            let head = lexicon.locationHeads.match(tokens, at: start) ?? 0
+            let nameStart = lexicon.includedLocationHeads.contains(Word(text(start, head))) && head > 0 ? start + head : start
+            if let p = lexicon.province(named: text(nameStart, start + length - nameStart)) { province = p.name }
+        }
+        let raw = surface(i, n)
+        if province.isEmpty, raw.hasSuffix(" tỉnh") || raw.hasSuffix("Tỉnh ủy") || raw.hasSuffix("Tỉnh uỷ") || raw == "Tỉnh ủy"
+            || raw.hasSuffix("Đảng bộ tỉnh") || raw.hasSuffix("HĐND") || raw.hasSuffix("UBND") {
+            province = articleProvince
+        }
+        var name = raw
+        if name.hasSuffix(" tỉnh"), !province.isEmpty { name += " " + province }
+        builder.mention(.organization, span(i, n), name: name, province: province)
+        for (start, length) in nestedPlaces { _ = recordLocation(at: start, length) }
+        for k in i..<(i + n) where tokens[k].isAllCaps { abbreviation(at: k) }
+        take(i, n)
+        return n
+    }
+
+    // MARK: places
+
+    /// A place: an administrative unit or a place head with its name ("huyện Hoằng Hóa", "quốc lộ 1A",
+    /// "Khu công nghiệp Phố Nối A"), a name from the gazetteer ("Cao Bằng", "Nhật Bản", "châu Âu"), or an
+    /// unknown capitalized name after "tại" or "ở".
+    func location(at i: Int) -> Int? {
+        guard !taken[i] else { return nil }
+        if let head = lexicon.locationHeads.match(tokens, at: i), joined(i + head), !taken[i + head] {
+            let included = lexicon.includedLocationHeads.contains(Word(text(i, head)))
+            var name = max(lexicon.locations.match(tokens, at: i + head) ?? 0, capitalizedRun(i + head, limit: 4))
+            // Roads and units numbered: "quốc lộ 1A", "Quận 1", "phường 5".
+            if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].contains(text(i, head)) { name = 1 }
+            if name > 0 {
+                if lexicon.organizationHeads.match(tokens, at: i + head) != nil, lexicon.locations.match(tokens, at: i + head) == nil { return nil }
+                return included ? head + name : -(head * 100 + name)  // negative: a cue word, not part of the name
+            }
+        }
+        guard capitalized(i) || tokens[i].text.hasPrefix("miền") || tokens[i].text.hasPrefix("châu") else { return nil }
+        if let n = lexicon.locations.match(tokens, at: i) {
+            // "Hồ Chí Minh" alone is the person; the city is written with "Thành phố" or "TP".
+            if text(i, n) == "Hồ Chí Minh" { return nil }
+            return n
+        }
+        if isText(i - 1, ["tại", "ở"]), !isText(i - 2, ["có", "đặt"]), lexicon.organizationHeads.match(tokens, at: i) == nil,
+           lexicon.eventHeads.match(tokens, at: i) == nil, lexicon.titles.match(tokens, at: i) == nil, !lexicon.isSurname(tokens[i]) {
+            let n = foreignRun(i, limit: 4)
+            if n > 0, !capitalized(i + n) || !joined(i + n) { return n }
+        }
+        return nil
+    }
+
+    /// Records the place found by `location(at:)` (a negative length: a cue word first) and returns the
+    /// tokens consumed.
+    mutating func recordLocation(at i: Int, _ encoded: Int) -> Int {
+        var start = i, n = encoded
+        if encoded < 0 {
+            start = i + (-encoded) / 100
+            n = (-encoded) % 100
+        }
+        let name = text(start, n)
+        let head = lexicon.locationHeads.match(tokens, at: start).flatMap { lexicon.includedLocationHeads.contains(Word(text(start, $0))) ? $0 : nil } ?? 0
+        let bare = head > 0 && head < n ? text(start + head, n - head) : name
+        let province = lexicon.province(named: bare) ?? lexicon.province(named: name)
+        builder.mention(.location, span(start, n), name: province?.name ?? name, province: province?.current ?? "",
+                        level: province?.level ?? lexicon.places[Word(bare)] ?? (head > 0 ? text(start, head).lowercased() : ""))
+        take(i, start - i + n)
+        return start - i + n
+    }
+
+    // MARK: offices
+
+    /// An office: a title, with the organization or country written after it ("Phó Chủ tịch UBND tỉnh",
+    /// "Thủ tướng Nhật Bản"), then possibly the person holding it ("Thủ tướng Phạm Minh Chính").
+    mutating func position(at i: Int) -> Int? {
+        let lengths = lexicon.titles.matches(tokens, at: i)
+        guard !lengths.isEmpty else { return nil }
+        // Prefer the shortest title that the organization after it extends past the longest one: "Ủy viên" +
+        // "Ban Thường vụ Tỉnh ủy" rather than the title "Ủy viên Ban Thường vụ" + "Tỉnh ủy".
+        var title = lengths[0]
+        var organization: Int?
+        for t in lengths.reversed() {
+            if joined(i + t), let o = self.organization(at: i + t, lowercaseHead: true), t + o >= lengths[0] {
+                title = t
+                organization = o
+                break
+            }
+        }
+        let titleText = text(i, title)
+        if organization == nil, joined(i + title) { organization = self.organization(at: i + title, lowercaseHead: true) }
+        var place: Int?
+        if organization == nil, joined(i + title), let n = lexicon.locations.match(tokens, at: i + title),
+           ["country", "territory"].contains(lexicon.places[Word(text(i + title, n))] ?? "") {
+            place = n  // "Thủ tướng Nhật Bản", "Ngoại trưởng Mỹ"
+        }
+        // "Trưởng" needs what it heads; "Trưởng đoàn" is a part in a visit, not an office.
+        if ["Trưởng", "Phó Trưởng", "Trưởng ban", "Phó Trưởng ban"].contains(titleText), organization == nil { return nil }
+        // A title word at the start of a name ("Chủ tịch Hồ Chí Minh" is fine; "Trưởng" inside a sentence is not
+        // capitalized) must be capitalized.
+        guard tokens[i].isCapitalized else { return nil }
+        let length = title + (organization ?? place ?? 0)
+        let positionSpan = span(i, length)
+        var organizationID = ""
+        if let o = organization {
+            _ = recordOrganization(at: i + title, length: o)
+            organizationID = builder.lastEntityID
+        } else if let p = place {
+            _ = recordLocation(at: i + title, p)
+        }
+        builder.position(positionSpan, title: surface(i, length), organizationID: organizationID)
+        take(i, length)
+        var consumed = length
+        // The holder written right after the office, with no comma: "Thủ tướng Phạm Minh Chính".
+        if joined(i + length), let name = personName(at: i + length, cued: true) {
+            builder.mention(.person, span(i + length, name), name: text(i + length, name))
+            take(i + length, name)
+            consumed += name
+        }
+        return consumed
+    }
+
+    // MARK: persons
+
+    /// A person's name at `i`: a family name and given names ("Nguyễn Thị Thu Hương"), or after a cue ("ông",
+    /// "đồng chí", "tiền đạo", "PGS,TS") any capitalized run, foreign names included ("Kim Sang-sik", "Luiz
+    /// Inácio Lula da Silva").
+    mutating func person(at i: Int) -> Int? {
+        // A cue starting here ("Ông", "Nghệ sĩ Nhân dân", "Tiền đạo"): the name is after it.
+        if let cue = lexicon.personCues.match(tokens, at: i), joined(i + cue), capitalized(i + cue),
+           let n = personName(at: i + cue, cued: true) {
+            let entityName = text(i + cue, n)
+            builder.mention(.person, span(i + cue, n), name: surface(i + cue, n).contains("-") ? surface(i + cue, n) : entityName, honorific: text(i, cue))
+            take(i, cue + n)
+            return cue + n
+        }
+        guard capitalized(i), !tokens[i].isAllCaps else { return nil }
+        let cued = precededByCue(i)
+        guard let n = personName(at: i, cued: cued) else { return nil }
+        var entityName = text(i, n)
+        entityName = entityName.replacingOccurrences(of: " - ", with: "-")
+        builder.mention(.person, span(i, n), name: surface(i, n).contains("-") ? surface(i, n) : entityName, honorific: cued ? cueText(i) : "")
+        take(i, n)
+        return n
+    }
+
+    func personName(at i: Int, cued: Bool) -> Int? {
+        guard i < tokens.count, !taken[i], capitalized(i), !tokens[i].isAllCaps,
+              lexicon.titles.match(tokens, at: i) == nil, lexicon.organizationHeads.match(tokens, at: i) == nil,
+              lexicon.locationHeads.match(tokens, at: i) == nil || cued else { return nil }
+        if lexicon.isSurname(tokens[i]) {
+            var n = 1
+            while n < 5, joined(i + n), !taken[i + n], capitalized(i + n), !tokens[i + n].isAllCaps, gap(i + n) == " ",
+                  lexicon.organizationHeads.match(tokens, at: i + n) == nil || n == 1 { n += 1 }
+            // "Kim Sang-sik": a hyphenated given name.
+            while n >= 2, gap(i + n) == "-", joined(i + n), !taken[i + n] { n += 1 }
+            if n >= 2 { return n }
+            if cued { return 1 }
+            return nil
+        }
+        guard cued else { return nil }
+        if lexicon.locations.match(tokens, at: i) != nil { return nil }
+        let n = foreignRun(i, limit: 6)
+        // One capitalized word the lexicons know ("các đồng chí Thường trực …") is not a name.
+        if n == 1, tokens[i].id >= 0 { return nil }
+        return n > 0 ? n : nil
+    }
+
+    /// Capitalized syllables joined by spaces or hyphens, with the small particles of foreign names between
+    /// them ("da", "de", "van", "bin").
+    func foreignRun(_ i: Int, limit: Int) -> Int {
+        guard capitalized(i), !taken[i] else { return 0 }
+        var n = 1
+        while n < limit, joined(i + n), !taken[i + n] {
+            if capitalized(i + n), !tokens[i + n].isAllCaps || tokens[i + n].text.count <= 1 { n += 1; continue }
+            if gap(i + n) == "-", !capitalized(i + n) { n += 1; continue }  // "Sang-sik"
+            if Self.nameParticles.contains(tokens[i + n].text), capitalized(i + n + 1), joined(i + n + 1) { n += 2; continue }
+            break
+        }
+        return n
+    }
+
+    static let nameParticles: Set<String> = ["da", "de", "do", "dos", "van", "von", "der", "bin", "binti", "al", "el", "la", "le", "di", "du"]
+
+    func precededByCue(_ i: Int) -> Bool { !cueText(i).isEmpty }
+
+    /// The honorific, degree or occupation right before `i` ("ông", "PGS,TS", "tiền đạo").
+    func cueText(_ i: Int) -> String {
+        for back in 1...3 where i - back >= 0 {
+            let start = i - back
+            if lexicon.personCues.matches(tokens, at: start).contains(back), gap(i) == " " || gap(i) == ", " && false {
+                return text(start, back)
+            }
+        }
+        // Degrees written together: "PGS,TS", "PGS.TS".
+        if i >= 2, gap(i) == " ", ["TS", "ThS", "GS", "BS"].contains(tokens[i - 1].text), [",", ".", ", "].contains(gap(i - 1)),
+           ["PGS", "GS", "TS", "ThS", "BS", "NGƯT", "NSND"].contains(tokens[i - 2].text) {
+            return surface(i - 2, 2)
+        }
+        return ""
+    }
+
+    /// A given name used alone after the full name ("Đạt" after "Võ Thành Đạt"), or a full name repeated where
+    /// nothing cued it, is the same person.
+    mutating func shortNames() {
+        let persons = builder.persons()
+        guard !persons.isEmpty else { return }
+        var byGiven: [String: String] = [:]
+        for (id, name) in persons {
+            let parts = name.split(separator: " ")
+            if parts.count >= 2, let last = parts.last, last.count > 1 { byGiven[String(last), default: id] = byGiven[String(last)] == nil ? id : "" }
+        }
+        for k in tokens.indices where !taken[k] && capitalized(k) && !tokens[k].isAllCaps {
+            guard let id = byGiven[tokens[k].text], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
+            // Not the first word of a sentence, where any word is capitalized.
+            let before = gap(k)
+            if k == 0 || before.contains(".") || before.contains("\n") || before.contains(":") { continue }
+            builder.mention(.person, span(k, 1), id: id)
+            taken[k] = true
+        }
+    }
+
+    /// The author line at the end: "TRANG NINH", "Kim Thúy - Vũ Hà".
+    mutating func byline() {
+        guard let last = tokens.indices.last(where: { !taken[$0] || true }) else { return }
+        var start = last
+        while start > 0, !gap(start).contains("\n") { start -= 1 }
+        let count = last - start + 1
+        guard count >= 2, count <= 7, (start...last).allSatisfy({ !taken[$0] }) else { return }
+        let line = (start...last).map { tokens[$0] }
+        if line.allSatisfy(\.isAllCaps), count <= 3 {
+            builder.mention(.person, span(start, count), name: surface(start, count))
+            take(start, count)
+            return
+        }
+        // Names separated by " - ": each must be two or three capitalized syllables.
+        var names: [(Int, Int)] = []
+        var k = start
+        while k <= last {
+            var n = 1
+            while k + n <= last, gap(k + n) == " " { n += 1 }
+            guard (2...3).contains(n), (k..<(k + n)).allSatisfy({ capitalized($0) && !tokens[$0].isAllCaps }) else { return }
+            names.append((k, n))
+            k += n
+        }
+        guard names.count >= 1, names.count <= 3, lexicon.isSurname(tokens[start]) || names.count > 1 else { return }
+        for (s, n) in names {
+            builder.mention(.person, span(s, n), name: text(s, n))
+            take(s, n)
+        }
+    }
+
+    // MARK: events and other named things
+
+    /// An event named by its head ("buổi làm việc", "Hội nghị", "lễ ký kết") and, after a capitalized head, by its
+    /// name ("Lễ hội Hoa Ban", "Hội nghị thượng đỉnh G20", "ASEAN Cup 2024").
+    mutating func event(at i: Int) -> Int? {
+        guard !insideDocumentName[i], let head = lexicon.eventHeads.match(tokens, at: i) else { return nil }
+        if isText(i - 1, ["các", "những", "nhiều", "mỗi", "từng"]) { return nil }
+        let kind = lexicon.eventKinds[Word(text(i, head))] ?? "event"
+        var n = head
+        if capitalized(i) {
+            // The event's own name, unless what follows is an organization ("Hội nghị Ban Chấp hành …").
+            if organization(at: i + n) == nil {
+                var m = 0
+                while m < 4, joined(i + n + m), !taken[i + n + m],
+                      capitalized(i + n + m) && organization(at: i + n + m) == nil && lexicon.titles.match(tokens, at: i + n + m) == nil
+                        || Self.romanNumerals.contains(tokens[i + n + m].text) || (kind == "tournament" && isNumber(i + n + m)) { m += 1 }
+                n += m
+            }
+        }
+        // "Đại hội" and "Hội chợ" alone are common nouns in headlines; keep them only with a name or as a head.
+        builder.mention(.event, span(i, n), name: surface(i, n), eventKind: kind)
+        take(i, n)
+        return n
+    }
+
+    /// Awards ("Giải Búa liềm vàng"), national programmes and products named in quotes after "nền tảng",
+    /// "ứng dụng", "phần mềm".
+    mutating func misc(at i: Int) -> Int? {
+        let t = tokens[i].text
+        if t == "Giải", capitalized(i + 1) || (joined(i + 1) && parenthesizedAward(after: i) != nil) {
+            var n = 1
+            if let end = parenthesizedAward(after: i) {
+                n = end - i
+            } else {
+                while n < 7, joined(i + n), !taken[i + n], !lexicon.isStopWord(tokens[i + n]) || n == 1 { n += 1 }
+            }
+            builder.mention(.misc, span(i, n), name: surface(i, n))
+            take(i, n)
+            return n
+        }
+        if t == "Chương", text(i, min(6, tokens.count - i)) == "Chương trình mục tiêu quốc gia" {
+            var n = 6
+            while n < 12, joined(i + n), !isText(i + n, ["và", "của", "tại", "trong", "đã", "được"]) { n += 1 }
+            builder.mention(.misc, span(i, n), name: surface(i, n))
+            take(i, n)
+            return n
+        }
+        // "nền tảng số "Sổ tay đảng viên điện tử"": a quoted name after a product word.
+        if i >= 1, ["\"", " \"", " “", "“"].contains(gap(i)), capitalized(i),
+           isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]) {
+            var n = 1
+            while n < 12, i + n < tokens.count, !gap(i + n).contains("\""), !gap(i + n).contains("”"), !gap(i + n).contains("\n") { n += 1 }
+            guard i + n < tokens.count || true else { return nil }
+            builder.mention(.misc, span(i, n), name: surface(i, n))
+            take(i, n)
+            return n
+        }
+        return nil
+    }
+
+    /// "Giải báo chí toàn quốc về xây dựng Đảng (Giải Búa liềm vàng)": a long award name followed by its short
+    /// name in parentheses ends where the parenthesis opens; the index of that token.
+    func parenthesizedAward(after i: Int) -> Int? {
+        var k = i + 1
+        while k < tokens.count, k - i < 14 {
+            if gap(k).contains("("), tokens[k].text == "Giải" { return k }
+            if !tokens[k].joinedToPrevious { return nil }
+            k += 1
+        }
+        return nil
+    }
+
+    /// An upper-case abbreviation with an expansion known from the lexicon or given in the text
+    /// ("thông tin đối ngoại (TTĐN)"), and an organization's acronym written after its name ("(VFF)").
+    mutating func abbreviation(at i: Int) {
+        let t = tokens[i]
+        guard t.isAllCaps, t.text.count >= 2, !lexicon.isHonorific(t) else { return }
+        if builder.hasMention(at: span(i, 1), type: .abbreviation) { return }
+        if let expansion = lexicon.abbreviations[t.word] ?? definedAbbreviation(at: i) {
+            builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: expansion)
+            taken[i] = true
+            return
+        }
+        // "Liên đoàn Bóng đá Việt Nam (VFF)": the acronym of the organization just named.
+        if !taken[i], gap(i).hasSuffix("("), i + 1 >= tokens.count || gap(i + 1).hasPrefix(")"),
+           let previous = builder.organizationEnding(at: UInt32(tokens[i - 1].byteEnd)) {
+            builder.mention(.organization, span(i, 1), name: t.text)
+            builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: previous)
+            taken[i] = true
+        }
+    }
+
+    /// "thông tin đối ngoại (TTĐN)": the lower-case phrase before the parenthesis whose initials spell the
+    /// abbreviation.
+    func definedAbbreviation(at i: Int) -> String? {
         let abbreviation = Array(tokens[i].text)
-        guard tokens[i].byteStart > 0, utf8[tokens[i].byteStart - 1] == 0x28, i >= abbreviation.count else { return nil }
+        guard tokens[i].byteStart > 0, builder.utf8[tokens[i].byteStart - 1] == 0x28, i >= abbreviation.count else { return nil }
         let words = tokens[(i - abbreviation.count)..<i]
         let initials = words.map { VietnameseText.fold(String($0.text.prefix(1))).uppercased() }
         let wanted = abbreviation.map { VietnameseText.fold(String($0)).uppercased() }
@@ -192,22 +675,97 @@ public struct Extractor: Sendable {
         return words.map(\.text).joined(separator: " ")
     }
 
-    func documents(_ scanner: PatternScanner, into builder: inout ExtractionBuilder) {
-        for m in scanner.documents() {
-            guard let kind = m.groups[1], let code = m.groups[2], code.contains("/") || code.contains("-") || m.groups[4] != nil else { continue }
+    // MARK: documents and dates
+
+    /// Document references: kind, number and code ("Chỉ thị số 07-CT/TW"), or kind and name ("Nghị quyết Đại hội
+    /// … lần thứ XII", "Nghị quyết Trung ương 4", "Luật Đất đai"), with what follows them in the same breath:
+    /// "ngày 5/9/2016", "của Ban Bí thư", "(khóa XII)", ", nhiệm kỳ 2015 - 2020".
+    mutating func documents(_ scanner: PatternScanner) {
+        var i = 0
+        while i < tokens.count {
+            guard let kindLength = lexicon.documentKindPhrases.match(tokens, at: i), capitalized(i), !taken[i] else { i += 1; continue }
+            let kind = text(i, kindLength)
+            var j = i + kindLength
+            var code = ""
+            var name = ""
+            if isText(j, ["số"]), joined(j) { j += 1 }
+            if gap(j) == " ", isNumber(j) {
+                code = tokens[j].text
+                var k = j + 1
+                while k < tokens.count, gap(k) == "-" || gap(k) == "/", capitalized(k) || isNumber(k) {
+                    code += gap(k) + tokens[k].text
+                    k += 1
+                }
+                j = k
+            } else if joined(j), capitalized(j), !lexicon.isSurname(tokens[j]) || tokens[j].text == "Đại" {
+                // A document named by its issuing event or subject: "Đại hội đại biểu Đảng bộ tỉnh", "Trung ương 4",
+                // "Đất đai". Organizations inside are left for the main pass to record; events inside are not events.
+                var k = j
+                while joined(k), !taken[k] {
+                    if k > j, let o = organization(at: k) { k += o; continue }
+                    if capitalized(k) || isNumber(k) || Self.romanNumerals.contains(tokens[k].text)
+                        || (k > j && capitalized(k - 1) && !lexicon.isStopWord(tokens[k]) && !isText(k, ["về", "trên", "nhằm", "lần", "nhiệm", "khóa", "khoá", "ngày"])) {
+                        k += 1
+                        continue
+                    }
+                    break
+                }
+                guard k > j else { i += 1; continue }
+                name = text(j, k - j)
+                for m in j..<k { insideDocumentName[m] = true }
+                take(i, kindLength)
+                j = k
+            } else {
+                i += 1
+                continue
+            }
+            if !code.isEmpty { take(i, j - i) }
+            // What belongs to the reference.
+            while j < tokens.count {
+                if isText(j, ["ngày"]), gap(j) == " ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
+                if isText(j, ["lần"]), isText(j + 1, ["thứ"]), joined(j + 2), isNumber(j + 2) || Self.romanNumerals.contains(tokens[j + 2].text) {
+                    take(j, 3); j += 3; continue
+                }
+                if isText(j, ["của"]), gap(j) == " ", joined(j + 1), let o = organization(at: j + 1) {
+                    take(j, 1)
+                    j += 1 + o  // recorded by the main pass
+                    continue
+                }
+                if isText(j, ["nhiệm"]), gap(j) == " " || gap(j) == ", ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
+                if isText(j, ["khóa", "khoá"]), gap(j) == " " || gap(j) == " (", j + 1 < tokens.count, Self.romanNumerals.contains(tokens[j + 1].text) {
+                    take(j, 2)
+                    j += 2
+                    continue
+                }
+                break
+            }
+            var end = tokens[j - 1].byteEnd
+            // "(khóa XII)": the parenthesis opened inside the reference closes it.
+            if end < builder.utf8.count, builder.utf8[end] == UInt8(ascii: ")"),
+               builder.utf8[tokens[i].byteStart..<end].contains(UInt8(ascii: "(")) { end += 1 }
             var document = DocumentRef()
             document.kind = kind
             document.code = code
             document.number = String(code.prefix { $0.isNumber })
-            document.term = m.groups[4] ?? ""
-            document.id = "doc:" + VietnameseText.fold(kind + " " + code).replacingOccurrences(of: " ", with: "-")
-            let span = Span(start: UInt32(m.byteRange.lowerBound), end: UInt32(m.byteRange.upperBound))
-            document.span = span
-            builder.document(document, span: span)
+            if let term = (i..<j).first(where: { isText($0, ["khóa", "khoá"]) }).map({ tokens[$0 + 1].text }) { document.term = term }
+            let key = code.isEmpty ? kind + " " + name : kind + " " + code
+            document.id = "doc:" + VietnameseText.fold(key).lowercased().replacingOccurrences(of: " ", with: "-")
+            let documentSpan = Span(start: UInt32(tokens[i].byteStart), end: UInt32(end))
+            document.span = documentSpan
+            builder.document(document, span: documentSpan)
+            i = j
         }
     }
 
-    func dates(_ scanner: PatternScanner, publishedAt: String, into builder: inout ExtractionBuilder) {
+    /// The end of the run of taken tokens (a date found earlier) starting at `k`.
+    func takenRunEnd(_ k: Int) -> Int? {
+        guard k < tokens.count, taken[k] else { return nil }
+        var e = k
+        while e < tokens.count, taken[e], e == k || tokens[e].joinedToPrevious || ["/", "-", " - ", "/"].contains(gap(e)) { e += 1 }
+        return e
+    }
+
+    mutating func dates(_ scanner: PatternScanner, publishedAt: String) {
         let publishedYear = Int(publishedAt.prefix(4))
         for m in scanner.dates() {
             var value = ""
@@ -224,19 +782,24 @@ public struct Extractor: Sendable {
                 }
             } else if let a = m.groups[4], let b = m.groups[5] {
                 value = "\(a)/\(b)"
-            } else if let months = m.groups[6], let y = m.groups[7] {
-                value = m.text.contains("đầu") ? "\(y)-H1" : "\(y)-H2"
-                _ = months
+            } else if let months = m.groups[6] {
+                let half = m.text.contains("đầu") ? "H1" : "H2"
+                let year = m.groups[7] ?? publishedYear.map(String.init)
+                inferred = m.groups[7] == nil && year != nil
+                value = months == "6" ? "\(year ?? "")-\(half)" : "\(year ?? "")-\(m.text.contains("đầu") ? "first" : "last")\(months)m"
             } else if let mo = m.groups[8].flatMap(Int.init), let y = m.groups[9] {
                 value = String(format: "%@-%02d", y, mo)
             } else if let y = m.groups[10] {
                 value = y
+            } else if let quarter = m.groups[0] {
+                value = quarter
             }
             var date = DateRef()
             date.span = Span(start: UInt32(m.byteRange.lowerBound), end: UInt32(m.byteRange.upperBound))
             date.value = value
             date.yearInferred = inferred
             builder.date(date)
+            for k in tokens.indices where tokens[k].byteStart >= m.byteRange.lowerBound && tokens[k].byteEnd <= m.byteRange.upperBound { taken[k] = true }
         }
     }
 }

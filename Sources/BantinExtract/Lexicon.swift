@@ -17,7 +17,15 @@ public struct Lexicon: Sendable {
     var vocabulary = Vocabulary()
     var titles = PhraseSet()
     var organizationHeads = PhraseSet()
+    /// By phrase: how an organization phrase may stand (`organizations.tsv`).
+    var organizationKinds: [Word: OrganizationKind] = [:]
     var locations = PhraseSet()
+    /// Words starting a place name; `includedHeads` marks those that belong to it ("huyện", not "sân").
+    var locationHeads = PhraseSet()
+    var includedLocationHeads: Set<Word> = []
+    var personCues = PhraseSet()
+    var eventHeads = PhraseSet()
+    var eventKinds: [Word: String] = [:]
     var abbreviations: [Word: String] = [:]
     var documentKinds: [String] = []
     var documentKindPhrases = PhraseSet()
@@ -25,6 +33,10 @@ public struct Lexicon: Sendable {
     var isSurname: [Bool] = []
     var isStopWord: [Bool] = []
     var isHonorific: [Bool] = []
+
+    enum OrganizationKind: String, Sendable {
+        case complete, head, needsParent = "needs-parent"
+    }
 
     static let honorifics = ["đồng chí", "Đồng chí", "ông", "Ông", "bà", "Bà", "anh", "chị", "GS", "PGS", "TS", "ThS", "CN", "KS", "BS", "NGƯT", "NSND", "NSƯT"]
     /// Lower-case syllables that end a name instead of continuing it.
@@ -66,8 +78,32 @@ public struct Lexicon: Sendable {
         }
         surnames = Set(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(Word.init) })
         titles = PhraseSet(try lines("titles.txt"), &vocabulary)
-        organizationHeads = PhraseSet(try lines("organizations.txt"), &vocabulary)
+        var organizationPhrases: [String] = []
+        for line in try lines("organizations.tsv") {
+            let cols = line.split(separator: "\t").map(String.init)
+            guard cols.count == 2, let kind = OrganizationKind(rawValue: cols[1]) else { continue }
+            organizationPhrases.append(cols[0])
+            organizationKinds[Word(cols[0])] = kind
+        }
+        organizationHeads = PhraseSet(organizationPhrases, &vocabulary)
         locations = PhraseSet(locationNames, &vocabulary)
+        var heads: [String] = []
+        for line in try lines("location-heads.tsv") {
+            let cols = line.split(separator: "\t").map(String.init)
+            guard cols.count == 2 else { continue }
+            heads.append(cols[0])
+            if cols[1] == "included" { includedLocationHeads.insert(Word(cols[0])) }
+        }
+        locationHeads = PhraseSet(heads, &vocabulary)
+        personCues = PhraseSet(try lines("person-cues.txt"), &vocabulary)
+        var events: [String] = []
+        for line in try lines("event-heads.tsv") {
+            let cols = line.split(separator: "\t").map(String.init)
+            guard cols.count == 2 else { continue }
+            events.append(cols[0])
+            eventKinds[Word(cols[0])] = cols[1]
+        }
+        eventHeads = PhraseSet(events, &vocabulary)
         for line in try lines("abbreviations.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             if cols.count == 2 { abbreviations[Word(cols[0])] = cols[1] }
@@ -140,17 +176,24 @@ struct PhraseSet: Sendable {
 
     /// Tokens matched at `index` by the longest phrase, if any.
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
+        matches(tokens, at: index).first
+    }
+
+    /// The lengths of every phrase matched at `index`, longest first.
+    func matches(_ tokens: [TextToken], at index: Int) -> [Int] {
+        guard index < tokens.count else { return [] }
         let id = Int(tokens[index].id)
-        guard id >= 0, id < byFirst.count else { return nil }
+        guard id >= 0, id < byFirst.count else { return [] }
+        var found: [Int] = []
         for words in byFirst[id] where index + words.count <= tokens.count {
             var ok = true
             for k in 1..<words.count {
                 let t = tokens[index + k]
                 if !t.joinedToPrevious || t.id != words[k] { ok = false; break }
             }
-            if ok { return words.count }
+            if ok, found.last != words.count { found.append(words.count) }
         }
-        return nil
+        return found
     }
 }
 

@@ -25,11 +25,16 @@ struct PatternScanner {
     func `is`(_ k: Int, _ words: Set<Word>) -> Bool { k < tokens.count && words.contains(tokens[k].word) }
 
     static func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
-    static let so = words("số"), dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Ngày", "ngày")
+    func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
+    static let so = words("số"), dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm", "Ngày", "ngày")
+    /// Two-word times of day: "Rạng sáng", "Chiều tối", "Sáng sớm".
+    static let dayPartFirsts = words("Rạng", "rạng", "Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Đêm", "đêm")
+    static let dayPartSeconds = words("sáng", "sớm", "tối", "muộn", "khuya", "nay", "qua")
+    static let quy = words("quý", "Quý"), giai = words("giai", "Giai"), doan = words("đoạn")
     static let hom = words("Hôm", "hôm"), nay = words("nay"), nhiem = words("nhiệm"), ky = words("kỳ")
     static let thang = words("tháng"), dauCuoi = words("đầu", "cuối"), nam = words("năm")
     /// Tokens a date can start with, besides digits.
-    static let dateStarts = dayParts.union(hom).union(nhiem).union(thang).union(nam)
+    static let dateStarts = dayParts.union(hom).union(nhiem).union(thang).union(nam).union(dayPartFirsts).union(quy).union(giai)
 
     func string(_ range: Range<Int>) -> String { String(decoding: utf8[range], as: UTF8.self) }
 
@@ -123,14 +128,21 @@ struct PatternScanner {
         guard (0x30...0x39).contains(first) || Self.dateStarts.contains(tokens[i].word) else { return nil }
         var groups = [String?](repeating: nil, count: 11)
         func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
-            let range = tokens[first].byteStart..<tokens[last].byteEnd
+            var end = tokens[last].byteEnd
+            // "Hôm nay (31/10)": the parenthesis opened inside the date closes it.
+            if string(tokens[first].byteStart..<end).contains("("), end < utf8.count, utf8[end] == UInt8(ascii: ")") { end += 1 }
+            let range = tokens[first].byteStart..<end
             return (PatternMatch(text: string(range), byteRange: range, groups: groups), last + 1)
         }
         // Day/month[/year], with the time-of-day or "ngày" word before it.
         var start = i
         var d = i
-        if `is`(i, Self.dayParts) {
+        if `is`(i, Self.dayPartFirsts), `is`(i + 1, Self.dayPartSeconds), gapIs(i + 1, " "), isDigits(i + 2, count: 1...2) || `is`(i + 2, words("ngày")) {
+            d = i + 2
+            if `is`(d, words("ngày")), gapIs(d, " ") { d += 1 }
+        } else if `is`(i, Self.dayParts) {
             d = i + 1
+            if `is`(i, words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")), `is`(d, words("ngày")), gapIs(d, " ") { d += 1 }
         } else if `is`(i, Self.hom), `is`(i + 1, Self.nay), gapIs(i + 1, " ") {
             d = i + 2
         }
@@ -151,11 +163,27 @@ struct PatternScanner {
             groups[5] = text(i + 3)
             return done(i, i + 3)
         }
-        if isDigits(i, count: 1...12), `is`(i + 1, Self.thang), `is`(i + 2, Self.dauCuoi), `is`(i + 3, Self.nam), isDigits(i + 4, count: 4...4),
-           (1...4).allSatisfy({ gapIs(i + $0, " ") }) {
+        if isDigits(i, count: 1...2), `is`(i + 1, Self.thang), `is`(i + 2, Self.dauCuoi), `is`(i + 3, Self.nam), (1...3).allSatisfy({ gapIs(i + $0, " ") }) {
             groups[6] = text(i)
-            groups[7] = text(i + 4)
-            return done(i, i + 4)
+            if isDigits(i + 4, count: 4...4), gapIs(i + 4, " ") {
+                groups[7] = text(i + 4)
+                return done(i, i + 4)
+            }
+            return done(i, i + 3)  // "6 tháng đầu năm": the year is the article's
+        }
+        if `is`(i, Self.quy), gapIs(i + 1, " "), i + 1 < tokens.count, ["I", "II", "III", "IV"].contains(text(i + 1)) {
+            groups[0] = "Q" + String(["I", "II", "III", "IV"].firstIndex(of: text(i + 1))! + 1)
+            if `is`(i + 2, Self.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
+                groups[0] = text(i + 3) + "-" + groups[0]!
+                return done(i, i + 3)
+            }
+            return done(i, i + 1)
+        }
+        if `is`(i, Self.giai), `is`(i + 1, Self.doan), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
+           [" - ", "-", " -", "- ", " – ", "–"].contains(where: { gapIs(i + 3, $0) }), isDigits(i + 3, count: 4...4) {
+            groups[4] = text(i + 2)
+            groups[5] = text(i + 3)
+            return done(i, i + 3)
         }
         if `is`(i, Self.thang), gapIs(i + 1, " "), isDigits(i + 1, count: 1...2) {
             if gapIs(i + 2, "/"), isDigits(i + 2, count: 4...4) {

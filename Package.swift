@@ -125,6 +125,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The extractor against annotated articles (Tests/gold), and its rules one by one.
+        .testTarget(name: "BantinExtractTests", dependencies: ["BantinExtract", "BantinCore"]),
         .testTarget(
             name: "BantinLoadTests",
             dependencies: ["BantinLoad", "BantinCore", .product(name: "NIOCore", package: "swift-nio")]

@@ -17,6 +17,8 @@ struct ExtractionBuilder {
     private var eventMentions: [(span: Span, kind: String)] = []
     /// The id of the entity of the last mention recorded.
     private(set) var lastEntityID = ""
+    /// Where the last organization mention ends, and its name.
+    private var lastOrganization: (end: UInt32, name: String)?
 
     init(text: String) { utf8 = Array(text.utf8) }
 
@@ -59,6 +61,7 @@ struct ExtractionBuilder {
             entityOrder.append(id)
         }
         if type == .event { eventMentions.append((span, eventKind)) }
+        if type == .organization { lastOrganization = (span.end, name) }
         mentions.append(Mention(entityID: id, type: type, span: span, surface: surface))
         lastEntityID = id
     }
@@ -84,13 +87,9 @@ struct ExtractionBuilder {
         entityOrder.compactMap { id in entities[id].flatMap { $0.type == .person ? (id, $0.name) : nil } }
     }
 
-    func hasMention(at span: Span, type: EntityType) -> Bool {
-        mentions.contains { $0.span == span && $0.type == type }
-    }
-
     /// The name of the organization whose mention ends at `end` (for an acronym given after it in parentheses).
     func organizationEnding(at end: UInt32) -> String? {
-        mentions.last { $0.type == .organization && $0.span?.end == end }.flatMap { entities[$0.entityID]?.name }
+        lastOrganization.flatMap { $0.end == end ? $0.name : nil }
     }
 
     mutating func document(_ document: DocumentRef, span: Span) {
@@ -200,9 +199,11 @@ struct ExtractionBuilder {
         let kinds: [(String, String)] = [("ký kết", "signing"), ("hội nghị", "conference"), ("khảo sát", "survey visit"),
                                          ("làm việc", "working session"), ("tiếp", "reception"), ("hội thảo", "seminar"),
                                          ("lễ", "ceremony"), ("triển khai", "conference")]
-        guard let kind = kinds.first(where: { lower.contains($0.0) })?.1 else { return }
+        // The first event the text names ("buổi làm việc", "Hội nghị"), else one the headline implies.
+        guard let kind = eventMentions.first?.kind ?? kinds.first(where: { lower.contains($0.0) })?.1 else { return }
         var event = Event()
         event.kind = kind
+        event.span = eventMentions.first?.span
         event.date = dates.first?.value ?? ""
         event.locationID = province.isEmpty ? "" : Self.entityID(.location, province)
         event.participantIDs = entityOrder.filter { id in

@@ -36,7 +36,7 @@ public struct Extractor: Sendable {
             let s = String(token.text)
             let scalars = s.unicodeScalars
             return TextToken(text: s, id: lexicon.id(of: Word(s)), byteStart: token.byteStart, byteEnd: token.byteEnd, joinedToPrevious: joined,
-                             isCapitalized: VietnameseText.isUppercase(scalars.first!) || ("0"..."9").contains(scalars.first!) && false,
+                             isCapitalized: VietnameseText.isUppercase(scalars.first!),
                              isAllCaps: scalars.count >= 2 && !scalars.contains(where: VietnameseText.isLowercase))
         }
     }
@@ -72,6 +72,8 @@ struct Pass {
     var articleProvince = ""
     /// Tokens naming a document ("Đại hội" in "Nghị quyết Đại hội …"): not events of the article.
     var insideDocumentName: [Bool]
+    /// Abbreviations the article defined, with their expansion.
+    var definedHere: [String: String] = [:]
 
     init(extractor: Extractor, text: String) {
         self.extractor = extractor
@@ -126,9 +128,8 @@ struct Pass {
     // MARK: the pass
 
     mutating func run(publishedAt: String) {
-        let scanner = PatternScanner(tokens: tokens, utf8: builder.utf8, documentKinds: lexicon.documentKindPhrases)
-        dates(scanner, publishedAt: publishedAt)
-        documents(scanner)
+        dates(PatternScanner(tokens: tokens, utf8: builder.utf8), publishedAt: publishedAt)
+        documents()
         var i = 0
         while i < tokens.count {
             guard !taken[i] else { i += 1; continue }
@@ -261,9 +262,12 @@ struct Pass {
     }
 
     /// "tỉnh", "thành phố X", "huyện Y" inside an organization's name: the words it takes.
+    static let adminWords: Set<String> = ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP",
+                                          "tinh", "thanh pho", "huyen", "quan", "xa", "phuong", "thi xa", "thi tran"]
+
     func adminUnit(at k: Int) -> Int? {
         guard let head = lexicon.locationHeads.match(tokens, at: k), lexicon.includedLocationHeads.contains(Word(text(k, head))),
-              ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP"].contains(text(k, head)) else { return nil }
+              Self.adminWords.contains(text(k, head)) else { return nil }
         let name = capitalizedRun(k + head, limit: 4)
         return head + (joined(k + head) ? name : 0)
     }
@@ -308,6 +312,9 @@ struct Pass {
     }
 
     mutating func recordOrganization(at i: Int, length n: Int) -> Int {
+        // A known acronym given after the full name ("Liên đoàn Bóng đá Việt Nam (VFF)") also stands for it.
+        let acronymOf = n == 1 && tokens[i].isAllCaps && i > 0 && gap(i).hasSuffix("(") && (i + 1 >= tokens.count || gap(i + 1).hasPrefix(")"))
+            ? builder.organizationEnding(at: UInt32(tokens[i - 1].byteEnd)) : nil
         var province = ""
         var nestedPlaces: [(Int, Int)] = []
         var k = i + 1
@@ -336,7 +343,11 @@ struct Pass {
         if name.hasSuffix(" tỉnh"), !province.isEmpty { name += " " + province }
         builder.mention(.organization, span(i, n), name: name, province: province)
         for (start, length) in nestedPlaces { _ = recordLocation(at: start, length) }
-        for k in i..<(i + n) where tokens[k].isAllCaps { abbreviation(at: k) }
+        if let acronymOf {
+            builder.mention(.abbreviation, span(i, 1), name: tokens[i].text, expansion: acronymOf)
+        } else {
+            for k in i..<(i + n) where tokens[k].isAllCaps { abbreviation(at: k) }
+        }
         take(i, n)
         return n
     }
@@ -456,7 +467,7 @@ struct Pass {
             return cue + n
         }
         guard capitalized(i), !tokens[i].isAllCaps else { return nil }
-        let cued = precededByCue(i)
+        let cued = !cueText(i).isEmpty
         guard let n = personName(at: i, cued: cued) else { return nil }
         var entityName = text(i, n)
         entityName = entityName.replacingOccurrences(of: " - ", with: "-")
@@ -503,13 +514,11 @@ struct Pass {
 
     static let nameParticles: Set<String> = ["da", "de", "do", "dos", "van", "von", "der", "bin", "binti", "al", "el", "la", "le", "di", "du"]
 
-    func precededByCue(_ i: Int) -> Bool { !cueText(i).isEmpty }
-
     /// The honorific, degree or occupation right before `i` ("ông", "PGS,TS", "tiền đạo").
     func cueText(_ i: Int) -> String {
         for back in 1...3 where i - back >= 0 {
             let start = i - back
-            if lexicon.personCues.matches(tokens, at: start).contains(back), gap(i) == " " || gap(i) == ", " && false {
+            if lexicon.personCues.matches(tokens, at: start).contains(back), gap(i) == " " {
                 return text(start, back)
             }
         }
@@ -543,7 +552,7 @@ struct Pass {
 
     /// The author line at the end: "TRANG NINH", "Kim Thúy - Vũ Hà".
     mutating func byline() {
-        guard let last = tokens.indices.last(where: { !taken[$0] || true }) else { return }
+        guard let last = tokens.indices.last else { return }
         var start = last
         while start > 0, !gap(start).contains("\n") { start -= 1 }
         let count = last - start + 1
@@ -623,7 +632,6 @@ struct Pass {
            isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]) {
             var n = 1
             while n < 12, i + n < tokens.count, !gap(i + n).contains("\""), !gap(i + n).contains("”"), !gap(i + n).contains("\n") { n += 1 }
-            guard i + n < tokens.count || true else { return nil }
             builder.mention(.misc, span(i, n), name: surface(i, n))
             take(i, n)
             return n
@@ -648,8 +656,8 @@ struct Pass {
     mutating func abbreviation(at i: Int) {
         let t = tokens[i]
         guard t.isAllCaps, t.text.count >= 2, !lexicon.isHonorific(t) else { return }
-        if builder.hasMention(at: span(i, 1), type: .abbreviation) { return }
-        if let expansion = lexicon.abbreviations[t.word] ?? definedAbbreviation(at: i) {
+        if let expansion = lexicon.abbreviations[t.word] ?? definedHere[t.text] ?? definedAbbreviation(at: i) {
+            definedHere[t.text] = expansion  // used again later in the article without the parenthesis
             builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: expansion)
             taken[i] = true
             return
@@ -680,7 +688,7 @@ struct Pass {
     /// Document references: kind, number and code ("Chỉ thị số 07-CT/TW"), or kind and name ("Nghị quyết Đại hội
     /// … lần thứ XII", "Nghị quyết Trung ương 4", "Luật Đất đai"), with what follows them in the same breath:
     /// "ngày 5/9/2016", "của Ban Bí thư", "(khóa XII)", ", nhiệm kỳ 2015 - 2020".
-    mutating func documents(_ scanner: PatternScanner) {
+    mutating func documents() {
         var i = 0
         while i < tokens.count {
             guard let kindLength = lexicon.documentKindPhrases.match(tokens, at: i), capitalized(i), !taken[i] else { i += 1; continue }
@@ -703,6 +711,7 @@ struct Pass {
                 var k = j
                 while joined(k), !taken[k] {
                     if k > j, let o = organization(at: k) { k += o; continue }
+                    if isText(k, ["đại"]), isText(k + 1, ["biểu"]), joined(k + 1) { k += 2; continue }  // "Đại hội đại biểu"
                     if capitalized(k) || isNumber(k) || Self.romanNumerals.contains(tokens[k].text)
                         || (k > j && capitalized(k - 1) && !lexicon.isStopWord(tokens[k]) && !isText(k, ["về", "trên", "nhằm", "lần", "nhiệm", "khóa", "khoá", "ngày"])) {
                         k += 1

@@ -65,7 +65,7 @@ public struct Lexicon: Sendable {
             guard cols.count >= 3 else { continue }
             let province = Province(name: cols[0], level: cols[1], current: cols[2])
             let aliases = cols.count > 3 ? cols[3].split(separator: "|").map(String.init) : []
-            for name in [cols[0]] + aliases {
+            for name in withFolded([cols[0]] + aliases) {
                 provinces[Word(name)] = province
                 locationNames.append(name)
             }
@@ -73,17 +73,21 @@ public struct Lexicon: Sendable {
         for line in try lines("places.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count >= 2 else { continue }
-            places[Word(cols[0])] = cols[1]
-            locationNames.append(cols[0])
+            for name in withFolded([cols[0]]) {
+                places[Word(name)] = cols[1]
+                locationNames.append(name)
+            }
         }
-        surnames = Set(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(Word.init) })
-        titles = PhraseSet(try lines("titles.txt"), &vocabulary)
+        surnames = Set(withFolded(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(String.init) }).map(Word.init))
+        titles = PhraseSet(withFolded(try lines("titles.txt")), &vocabulary)
         var organizationPhrases: [String] = []
         for line in try lines("organizations.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2, let kind = OrganizationKind(rawValue: cols[1]) else { continue }
-            organizationPhrases.append(cols[0])
-            organizationKinds[Word(cols[0])] = kind
+            for phrase in withFolded([cols[0]]) {
+                organizationPhrases.append(phrase)
+                organizationKinds[Word(phrase)] = kind
+            }
         }
         organizationHeads = PhraseSet(organizationPhrases, &vocabulary)
         locations = PhraseSet(locationNames, &vocabulary)
@@ -91,17 +95,21 @@ public struct Lexicon: Sendable {
         for line in try lines("location-heads.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2 else { continue }
-            heads.append(cols[0])
-            if cols[1] == "included" { includedLocationHeads.insert(Word(cols[0])) }
+            for phrase in withFolded([cols[0]]) {
+                heads.append(phrase)
+                if cols[1] == "included" { includedLocationHeads.insert(Word(phrase)) }
+            }
         }
         locationHeads = PhraseSet(heads, &vocabulary)
-        personCues = PhraseSet(try lines("person-cues.txt"), &vocabulary)
+        personCues = PhraseSet(withFolded(try lines("person-cues.txt")), &vocabulary)
         var events: [String] = []
         for line in try lines("event-heads.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2 else { continue }
-            events.append(cols[0])
-            eventKinds[Word(cols[0])] = cols[1]
+            for phrase in withFolded([cols[0]]) {
+                events.append(phrase)
+                eventKinds[Word(phrase)] = cols[1]
+            }
         }
         eventHeads = PhraseSet(events, &vocabulary)
         for line in try lines("abbreviations.tsv") {
@@ -121,6 +129,15 @@ public struct Lexicon: Sendable {
         isSurname = flags(surnameIDs)
         isHonorific = flags(honorificIDs)
         isStopWord = flags(stopWordIDs)
+    }
+
+    /// Each phrase and, when it differs, the phrase without diacritics ("Nguyễn" and "Nguyen", "tỉnh" and
+    /// "tinh"), so that text typed without them is read the same way.
+    func withFolded(_ phrases: [String]) -> [String] {
+        phrases.flatMap { phrase -> [String] in
+            let folded = VietnameseText.fold(phrase)
+            return folded == phrase ? [phrase] : [phrase, folded]
+        }
     }
 
     /// The number of a syllable, -1 when the lexicon does not know it.

@@ -1,12 +1,10 @@
 import BantinCore
 
-/// Document references and dates found by walking the tokens, in place of the two regular expressions the first
-/// extractor ran through ICU (a quarter of its time). Each scanner reports what the expression's capture groups
-/// held, so the code that turns a match into a `DocumentRef` or a `DateRef` reads the same groups.
+/// Dates found by walking the tokens, in place of the regular expression the first extractor ran through ICU.
+/// The scanner reports what the expression's capture groups held (group 0: a quarter, "Q4" or "2024-Q4").
 struct PatternScanner {
     let tokens: [TextToken]
     let utf8: [UInt8]
-    let documentKinds: PhraseSet
 
     /// The bytes between token `k - 1` and token `k` ("" before the first).
     func gap(_ k: Int) -> ArraySlice<UInt8> {
@@ -37,72 +35,6 @@ struct PatternScanner {
     static let dateStarts = dayParts.union(hom).union(nhiem).union(thang).union(nam).union(dayPartFirsts).union(quy).union(giai)
 
     func string(_ range: Range<Int>) -> String { String(decoding: utf8[range], as: UTF8.self) }
-
-    // MARK: documents
-
-    /// `Kind [số] NUMBER[-/PART...] [của|ngày ... ] [(khóa ROMAN)]`: groups 1 kind, 2 code, 3 "khóa", 4 the term.
-    func documents() -> [PatternMatch] {
-        var found: [PatternMatch] = []
-        var i = 0
-        while i < tokens.count {
-            guard let n = documentKinds.match(tokens, at: i), (1..<n).allSatisfy({ gapIs(i + $0, " ") }) else { i += 1; continue }
-            var j = i + n
-            if `is`(j, Self.so), gapIs(j, " ") { j += 1 }
-            guard gapIs(j, " "), isDigits(j, count: 1...12) else { i += 1; continue }
-            var code = text(j)
-            var end = tokens[j].byteEnd
-            var k = j + 1
-            while k < tokens.count, gapIs(k, "-") || gapIs(k, "/"),
-                  let first = tokens[k].text.unicodeScalars.first, VietnameseText.isUppercase(first) || ("0"..."9").contains(first) {
-                // Parts start upper-case or with a digit: "CT", "TW", "NĐ", "2023", and "TTg" (Thủ tướng).
-                code += string(tokens[k - 1].byteEnd..<tokens[k].byteEnd)
-                end = tokens[k].byteEnd
-                k += 1
-            }
-            var groups: [String?] = [nil, string(tokens[i].byteStart..<tokens[i + n - 1].byteEnd), code, nil, nil]
-            if let (word, roman, termEnd) = term(after: end) {
-                groups[3] = word
-                groups[4] = roman
-                end = termEnd
-            }
-            found.append(PatternMatch(text: string(tokens[i].byteStart..<end), byteRange: tokens[i].byteStart..<end, groups: groups))
-            while k < tokens.count, tokens[k].byteStart < end { k += 1 }
-            i = k
-        }
-        return found
-    }
-
-    /// " (khóa XII)" right after `position`, or after " của …" / " ngày …" of at most 60 characters without
-    /// punctuation: the word, the numeral and where the parenthesis closes.
-    func term(after position: Int) -> (String, String, Int)? {
-        func termAt(_ p: Int) -> (String, String, Int)? {
-            for word in ["khóa", "khoá"] {
-                let opening = Array(" (\(word) ".utf8)
-                guard p + opening.count <= utf8.count, utf8[p..<(p + opening.count)].elementsEqual(opening) else { continue }
-                var q = p + opening.count
-                while q < utf8.count, "IVXLC".utf8.contains(utf8[q]) { q += 1 }
-                guard q > p + opening.count, q < utf8.count, utf8[q] == UInt8(ascii: ")") else { return nil }
-                return (word, string((p + opening.count)..<q), q + 1)
-            }
-            return nil
-        }
-        if let direct = termAt(position) { return direct }
-        for lead in [" của ", " ngày "] {
-            let bytes = Array(lead.utf8)
-            guard position + bytes.count <= utf8.count, utf8[position..<(position + bytes.count)].elementsEqual(bytes) else { continue }
-            var p = position + bytes.count
-            var characters = 0
-            while p < utf8.count, characters <= 60 {
-                if let found = termAt(p) { return found }
-                let byte = utf8[p]
-                if ",.;()".utf8.contains(byte) { return nil }
-                p += 1
-                while p < utf8.count, utf8[p] & 0xC0 == 0x80 { p += 1 }  // to the next scalar
-                characters += 1
-            }
-        }
-        return nil
-    }
 
     // MARK: dates
 

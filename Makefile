@@ -61,6 +61,7 @@ run: deps
 # query service on 100,000 generated articles under `bantin load` (highest rate within p99 < 10 ms).
 bench: deps
 	bench/run-echo.sh
+	bench/run-extract.sh
 	bench/run-pipeline.sh
 	bench/run-query-load.sh
 

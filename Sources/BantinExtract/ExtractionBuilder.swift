@@ -149,7 +149,8 @@ struct ExtractionBuilder {
                 }
                 if gap(ordered[index - 1], person) == ", " { chain = [] }
             }
-            let parent = chain.last.map { parentBody(of: office($0).title) } ?? ""
+            let needsParent = chain.contains { Self.needsParent(office($0).title) && office($0).organizationID.isEmpty }
+            let parent = needsParent ? chain.last.map { parentBody(of: office($0).title) } ?? "" : ""
             for m in chain {
                 var (title, organizationID) = office(m)
                 if organizationID.isEmpty, !parent.isEmpty, Self.needsParent(title) { title += " " + parent }

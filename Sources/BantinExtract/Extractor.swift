@@ -75,10 +75,19 @@ struct Pass {
     /// Abbreviations the article defined, with their expansion.
     var definedHere: [String: String] = [:]
 
+    /// What separates each token from the previous one ("" before the first), decoded once: the rules ask often.
+    let gaps: [String]
+
     init(extractor: Extractor, text: String) {
         self.extractor = extractor
         tokens = extractor.tokenize(text)
         builder = ExtractionBuilder(text: text)
+        let utf8 = builder.utf8
+        var previousEnd = 0
+        gaps = tokens.map { token in
+            defer { previousEnd = token.byteEnd }
+            return String(decoding: utf8[previousEnd..<token.byteStart], as: UTF8.self)
+        }
         taken = [Bool](repeating: false, count: tokens.count)
         insideDocumentName = taken
     }
@@ -98,12 +107,9 @@ struct Pass {
 
     func capitalized(_ k: Int) -> Bool { k < tokens.count && tokens[k].isCapitalized }
 
-    func gap(_ k: Int) -> String {
-        guard k > 0, k < tokens.count else { return "" }
-        return String(decoding: builder.utf8[tokens[k - 1].byteEnd..<tokens[k].byteStart], as: UTF8.self)
-    }
+    func gap(_ k: Int) -> String { k > 0 && k < tokens.count ? gaps[k] : "" }
 
-    func isText(_ k: Int, _ words: Set<String>) -> Bool { k >= 0 && k < tokens.count && words.contains(tokens[k].text) }
+    func isText(_ k: Int, _ words: [String]) -> Bool { k >= 0 && k < tokens.count && words.contains(tokens[k].text) }
 
     func isFree(_ from: Int, _ count: Int) -> Bool { (from..<(from + count)).allSatisfy { $0 < tokens.count && !taken[$0] } }
 

@@ -23,12 +23,12 @@ struct PatternScanner {
     func `is`(_ k: Int, _ words: Set<Word>) -> Bool { k < tokens.count && words.contains(tokens[k].word) }
 
     static func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
-    func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
     static let so = words("số"), dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm", "Ngày", "ngày")
     /// Two-word times of day: "Rạng sáng", "Chiều tối", "Sáng sớm".
     static let dayPartFirsts = words("Rạng", "rạng", "Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Đêm", "đêm")
     static let dayPartSeconds = words("sáng", "sớm", "tối", "muộn", "khuya", "nay", "qua")
-    static let quy = words("quý", "Quý"), giai = words("giai", "Giai"), doan = words("đoạn")
+    static let quy = words("quý", "Quý"), giai = words("giai", "Giai"), doan = words("đoạn"), ngay = words("ngày")
+    static let timesOfDay = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")
     static let hom = words("Hôm", "hôm"), nay = words("nay"), nhiem = words("nhiệm"), ky = words("kỳ")
     static let thang = words("tháng"), dauCuoi = words("đầu", "cuối"), nam = words("năm")
     /// Tokens a date can start with, besides digits.
@@ -69,12 +69,12 @@ struct PatternScanner {
         // Day/month[/year], with the time-of-day or "ngày" word before it.
         var start = i
         var d = i
-        if `is`(i, Self.dayPartFirsts), `is`(i + 1, Self.dayPartSeconds), gapIs(i + 1, " "), isDigits(i + 2, count: 1...2) || `is`(i + 2, words("ngày")) {
+        if `is`(i, Self.dayPartFirsts), `is`(i + 1, Self.dayPartSeconds), gapIs(i + 1, " "), isDigits(i + 2, count: 1...2) || `is`(i + 2, Self.ngay) {
             d = i + 2
-            if `is`(d, words("ngày")), gapIs(d, " ") { d += 1 }
+            if `is`(d, Self.ngay), gapIs(d, " ") { d += 1 }
         } else if `is`(i, Self.dayParts) {
             d = i + 1
-            if `is`(i, words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")), `is`(d, words("ngày")), gapIs(d, " ") { d += 1 }
+            if `is`(i, Self.timesOfDay), `is`(d, Self.ngay), gapIs(d, " ") { d += 1 }
         } else if `is`(i, Self.hom), `is`(i + 1, Self.nay), gapIs(i + 1, " ") {
             d = i + 2
         }

@@ -30,7 +30,7 @@ public struct Extractor: Sendable {
             let gap = utf8[previousEnd..<token.byteStart]
             // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
             // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
-            let joined = previousEnd > 0 && (gap.elementsEqual([0x20]) || gap.elementsEqual([0x2D])
+            let joined = previousEnd > 0 && (gap.elementsEqual([0x2D])
                 || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
             previousEnd = token.byteEnd
             let s = String(token.text)
@@ -306,9 +306,10 @@ struct Pass {
             let t = tokens[k + m]
             if m > 0, !t.joinedToPrevious { return nil }
             if t.text == "và", capitalized(k + m + 1) {
+                // One lower-case syllable may finish the last word ("và Du lịch").
                 var end = m + 2
-                while joined(k + end), !capitalized(k + end), end - m < 3, !lexicon.isStopWord(tokens[k + end]),
-                      k + end + 1 < tokens.count, capitalized(k + end + 1) == false, end == m + 2 { end += 1 }
+                if joined(k + end), !capitalized(k + end), !lexicon.isStopWord(tokens[k + end]), k + end + 1 < tokens.count,
+                   !capitalized(k + end + 1) { end += 1 }
                 return end
             }
             if !t.isCapitalized, m == 0 { return nil }
@@ -348,7 +349,7 @@ struct Pass {
         var name = raw
         if name.hasSuffix(" tỉnh"), !province.isEmpty { name += " " + province }
         builder.mention(.organization, span(i, n), name: name, province: province)
-        for (start, length) in nestedPlaces { _ = recordLocation(at: start, length) }
+        for (start, length) in nestedPlaces { _ = recordLocation(at: start, PlaceMatch(length: length)) }
         if let acronymOf {
             builder.mention(.abbreviation, span(i, 1), name: tokens[i].text, expansion: acronymOf)
         } else {
@@ -363,7 +364,13 @@ struct Pass {
     /// A place: an administrative unit or a place head with its name ("huyện Hoằng Hóa", "quốc lộ 1A",
     /// "Khu công nghiệp Phố Nối A"), a name from the gazetteer ("Cao Bằng", "Nhật Bản", "châu Âu"), or an
     /// unknown capitalized name after "tại" or "ở".
-    func location(at i: Int) -> Int? {
+    /// A place found at a token: `length` tokens of name, after `cue` tokens that are not part of it ("sân").
+    struct PlaceMatch {
+        var cue = 0
+        var length: Int
+    }
+
+    func location(at i: Int) -> PlaceMatch? {
         guard !taken[i] else { return nil }
         if let head = lexicon.locationHeads.match(tokens, at: i), joined(i + head), !taken[i + head] {
             let included = lexicon.includedLocationHeads.contains(Word(text(i, head)))
@@ -372,31 +379,26 @@ struct Pass {
             if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].contains(text(i, head)) { name = 1 }
             if name > 0 {
                 if lexicon.organizationHeads.match(tokens, at: i + head) != nil, lexicon.locations.match(tokens, at: i + head) == nil { return nil }
-                return included ? head + name : -(head * 100 + name)  // negative: a cue word, not part of the name
+                return included ? PlaceMatch(length: head + name) : PlaceMatch(cue: head, length: name)
             }
         }
         guard capitalized(i) || tokens[i].text.hasPrefix("miền") || tokens[i].text.hasPrefix("châu") else { return nil }
         if let n = lexicon.locations.match(tokens, at: i) {
             // "Hồ Chí Minh" alone is the person; the city is written with "Thành phố" or "TP".
             if text(i, n) == "Hồ Chí Minh" { return nil }
-            return n
+            return PlaceMatch(length: n)
         }
         if isText(i - 1, ["tại", "ở"]), !isText(i - 2, ["có", "đặt"]), lexicon.organizationHeads.match(tokens, at: i) == nil,
            lexicon.eventHeads.match(tokens, at: i) == nil, lexicon.titles.match(tokens, at: i) == nil, !lexicon.isSurname(tokens[i]) {
             let n = foreignRun(i, limit: 4)
-            if n > 0, !capitalized(i + n) || !joined(i + n) { return n }
+            if n > 0, !capitalized(i + n) || !joined(i + n) { return PlaceMatch(length: n) }
         }
         return nil
     }
 
-    /// Records the place found by `location(at:)` (a negative length: a cue word first) and returns the
-    /// tokens consumed.
-    mutating func recordLocation(at i: Int, _ encoded: Int) -> Int {
-        var start = i, n = encoded
-        if encoded < 0 {
-            start = i + (-encoded) / 100
-            n = (-encoded) % 100
-        }
+    /// Records the place found by `location(at:)` and returns the tokens consumed, its cue included.
+    mutating func recordLocation(at i: Int, _ match: PlaceMatch) -> Int {
+        let start = i + match.cue, n = match.length
         let name = text(start, n)
         let head = lexicon.locationHeads.match(tokens, at: start).flatMap { lexicon.includedLocationHeads.contains(Word(text(start, $0))) ? $0 : nil } ?? 0
         let bare = head > 0 && head < n ? text(start + head, n - head) : name
@@ -444,15 +446,14 @@ struct Pass {
             _ = recordOrganization(at: i + title, length: o)
             organizationID = builder.lastEntityID
         } else if let p = place {
-            _ = recordLocation(at: i + title, p)
+            _ = recordLocation(at: i + title, PlaceMatch(length: p))
         }
         builder.position(positionSpan, title: surface(i, length), organizationID: organizationID)
         take(i, length)
         var consumed = length
         // The holder written right after the office, with no comma: "Thủ tướng Phạm Minh Chính".
         if joined(i + length), let name = personName(at: i + length, cued: true) {
-            builder.mention(.person, span(i + length, name), name: text(i + length, name))
-            take(i + length, name)
+            recordPerson(at: i + length, length: name)
             consumed += name
         }
         return consumed
@@ -467,19 +468,23 @@ struct Pass {
         // A cue starting here ("Ông", "Nghệ sĩ Nhân dân", "Tiền đạo"): the name is after it.
         if let cue = lexicon.personCues.match(tokens, at: i), joined(i + cue), capitalized(i + cue),
            let n = personName(at: i + cue, cued: true) {
-            let entityName = text(i + cue, n)
-            builder.mention(.person, span(i + cue, n), name: surface(i + cue, n).contains("-") ? surface(i + cue, n) : entityName, honorific: text(i, cue))
-            take(i, cue + n)
+            recordPerson(at: i + cue, length: n, honorific: text(i, cue))
+            take(i, cue)
             return cue + n
         }
         guard capitalized(i), !tokens[i].isAllCaps else { return nil }
-        let cued = !cueText(i).isEmpty
-        guard let n = personName(at: i, cued: cued) else { return nil }
-        var entityName = text(i, n)
-        entityName = entityName.replacingOccurrences(of: " - ", with: "-")
-        builder.mention(.person, span(i, n), name: surface(i, n).contains("-") ? surface(i, n) : entityName, honorific: cued ? cueText(i) : "")
-        take(i, n)
+        let cue = cueText(i)
+        guard let n = personName(at: i, cued: !cue.isEmpty) else { return nil }
+        recordPerson(at: i, length: n, honorific: cue)
         return n
+    }
+
+    /// A person's mention; the name as written when hyphens join its syllables ("Kim Sang-sik"), else its
+    /// syllables with single spaces.
+    mutating func recordPerson(at i: Int, length n: Int, honorific: String = "") {
+        let written = surface(i, n)
+        builder.mention(.person, span(i, n), name: written.contains("-") ? written : text(i, n), honorific: honorific)
+        take(i, n)
     }
 
     func personName(at i: Int, cued: Bool) -> Int? {
@@ -536,16 +541,15 @@ struct Pass {
         return ""
     }
 
-    /// A given name used alone after the full name ("Đạt" after "Võ Thành Đạt"), or a full name repeated where
-    /// nothing cued it, is the same person.
+    /// A given name used alone after the full name ("Đạt" after "Võ Thành Đạt") is the same person, unless two
+    /// persons of the article share it.
     mutating func shortNames() {
-        let persons = builder.persons()
-        guard !persons.isEmpty else { return }
-        var byGiven: [String: String] = [:]
-        for (id, name) in persons {
-            let parts = name.split(separator: " ")
-            if parts.count >= 2, let last = parts.last, last.count > 1 { byGiven[String(last), default: id] = byGiven[String(last)] == nil ? id : "" }
+        var byGiven: [String: String] = [:]  // "" when ambiguous
+        for (id, name) in builder.persons() {
+            guard let given = name.split(separator: " ").dropFirst().last, given.count > 1 else { continue }
+            byGiven[String(given)] = byGiven[String(given)] == nil ? id : ""
         }
+        guard !byGiven.isEmpty else { return }
         for k in tokens.indices where !taken[k] && capitalized(k) && !tokens[k].isAllCaps {
             guard let id = byGiven[tokens[k].text], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
             // Not the first word of a sentence, where any word is capitalized.
@@ -605,7 +609,6 @@ struct Pass {
                 n += m
             }
         }
-        // "Đại hội" and "Hội chợ" alone are common nouns in headlines; keep them only with a name or as a head.
         builder.mention(.event, span(i, n), name: surface(i, n), eventKind: kind)
         take(i, n)
         return n
@@ -615,10 +618,11 @@ struct Pass {
     /// "ứng dụng", "phần mềm".
     mutating func misc(at i: Int) -> Int? {
         let t = tokens[i].text
-        if t == "Giải", capitalized(i + 1) || (joined(i + 1) && parenthesizedAward(after: i) != nil) {
+        let awardEnd = t == "Giải" ? parenthesizedAward(after: i) : nil
+        if t == "Giải", capitalized(i + 1) || (joined(i + 1) && awardEnd != nil) {
             var n = 1
-            if let end = parenthesizedAward(after: i) {
-                n = end - i
+            if let awardEnd {
+                n = awardEnd - i
             } else {
                 while n < 7, joined(i + n), !taken[i + n], !lexicon.isStopWord(tokens[i + n]) || n == 1 { n += 1 }
             }
@@ -776,7 +780,7 @@ struct Pass {
     func takenRunEnd(_ k: Int) -> Int? {
         guard k < tokens.count, taken[k] else { return nil }
         var e = k
-        while e < tokens.count, taken[e], e == k || tokens[e].joinedToPrevious || ["/", "-", " - ", "/"].contains(gap(e)) { e += 1 }
+        while e < tokens.count, taken[e], e == k || tokens[e].joinedToPrevious || ["/", "-", " - "].contains(gap(e)) { e += 1 }
         return e
     }
 

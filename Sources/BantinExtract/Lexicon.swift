@@ -27,7 +27,6 @@ public struct Lexicon: Sendable {
     var eventHeads = PhraseSet()
     var eventKinds: [Word: String] = [:]
     var abbreviations: [Word: String] = [:]
-    var documentKinds: [String] = []
     var documentKindPhrases = PhraseSet()
     /// By syllable number: a family name; a lower-case word that ends a name; an honorific or degree.
     var isSurname: [Bool] = []
@@ -116,8 +115,7 @@ public struct Lexicon: Sendable {
             let cols = line.split(separator: "\t").map(String.init)
             if cols.count == 2 { abbreviations[Word(cols[0])] = cols[1] }
         }
-        documentKinds = try lines("document-kinds.txt")
-        documentKindPhrases = PhraseSet(documentKinds, &vocabulary)
+        documentKindPhrases = PhraseSet(try lines("document-kinds.txt"), &vocabulary)
         let surnameIDs = surnames.map { vocabulary.intern($0) }
         let honorificIDs = Self.honorifics.map { vocabulary.intern(Word($0)) }
         let stopWordIDs = Self.stopWords.map { vocabulary.intern(Word($0)) }

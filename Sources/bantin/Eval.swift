@@ -43,11 +43,8 @@ struct Eval: ParsableCommand {
     }
 
     static func load(_ file: String) throws -> GoldDocument {
-        let markup = try String(contentsOfFile: file, encoding: .utf8)
-        let rolesFile = String(file.dropLast(".gold".count)) + ".roles.tsv"
-        let roles = (try? String(contentsOfFile: rolesFile, encoding: .utf8)) ?? ""
         do {
-            return try GoldDocument(markup: markup, roles: roles)
+            return try GoldDocument(contentsOfFile: file)
         } catch let error as GoldDocument.FormatError {
             throw ValidationError("\(file): \(error)")
         }

@@ -16,10 +16,7 @@ import Testing
             let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".gold") }.sorted()
             #expect(!files.isEmpty, "no gold files in \(folder)")
             for file in files {
-                let markup = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-                let rolesURL = directory.appendingPathComponent(String(file.dropLast(5)) + ".roles.tsv")
-                let roles = (try? String(contentsOf: rolesURL, encoding: .utf8)) ?? ""
-                let gold = try GoldDocument(markup: markup, roles: roles)
+                let gold = try GoldDocument(contentsOfFile: directory.appendingPathComponent(file).path)
                 evaluation.add(gold, extractor.extract(text: gold.text), name: file)
             }
         }

@@ -1,4 +1,5 @@
 import BantinCore
+import Foundation
 
 /// An annotated text in Bantin's gold format (docs/GOLD.md): the article with its mentions marked inline as
 /// `[[TYPE:surface]]`, nested where names nest, and person–office pairs in a tab-separated companion file.
@@ -89,6 +90,14 @@ public struct GoldDocument: Sendable, Equatable {
             pairs.append(RolePair(person: cols[0], office: cols[1]))
         }
         roles = pairs
+    }
+
+    /// Reads a `NAME.gold` file and the person–office pairs in `NAME.roles.tsv` beside it, if there is one.
+    public init(contentsOfFile path: String) throws {
+        let markup = try String(contentsOfFile: path, encoding: .utf8)
+        let rolesPath = (path.hasSuffix(".gold") ? String(path.dropLast(".gold".count)) : path) + ".roles.tsv"
+        let roles = FileManager.default.fileExists(atPath: rolesPath) ? try String(contentsOfFile: rolesPath, encoding: .utf8) : ""
+        try self.init(markup: markup, roles: roles)
     }
 
     /// Writes an extraction in the same markup (for drafting gold files from the extractor's output).

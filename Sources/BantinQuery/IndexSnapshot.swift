@@ -5,19 +5,24 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 4 (all integers little-endian or LEB128 varints):
+/// Format, version 5 (integers are LEB128 varints unless said otherwise):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
-/// The payload holds the applied and head seqs, then the per-document arrays, the articles and entity
-/// records as packed protobuf messages (domain.proto), and the postings with delta-coded documents and
-/// positions, then the documents of each exact (diacritic-bearing) syllable, delta-coded, then the adjacent
-/// syllable pairs with their documents and counts. A file that is short, fails its checksum or has another version is refused with the reason. The
-/// replica then starts empty and replays the feed, so a bad snapshot costs time, never correctness. Files are
-/// written to a temporary name, fsynced and renamed over the old one, so a crash leaves the old snapshot or
-/// the new one, never half of either.
+/// The payload holds the applied and head seqs; per article its id, province, date, province keys and entity
+/// numbers; the article and title lengths as raw 32-bit arrays; the articles with events; the entities as
+/// packed protobuf messages (domain.proto), each with its articles delta-coded; then the segments as they
+/// are in memory: term names with where their streams lie, the checkpoints and stored-record ends as raw
+/// arrays, the posting bytes and the packed stored articles. Loading is therefore a read, a checksum and a
+/// few large copies, with no per-posting work. Raw arrays are in this machine's byte order and layout
+/// (little-endian, 64-bit): a snapshot is read where it was written.
+///
+/// A file that is short, fails its checksum, has another version or holds a list outside its segment is
+/// refused with the reason. The replica then starts empty and replays the feed, so a bad snapshot costs time,
+/// never correctness. Files are written to a temporary name, fsynced and renamed over the old one, so a crash
+/// leaves the old snapshot or the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -60,65 +65,51 @@ public enum IndexSnapshot {
 
     static func encode(_ s: SearchIndex.Snapshot) -> ByteBuffer {
         var out = ByteBuffer()
-        out.reserveCapacity(s.articles.count * 8192)
+        out.reserveCapacity(s.segments.reduce(1 << 20) { $0 + $1.byteCount + $1.terms.count * 24 })
         out.writeVarint(s.appliedSeq)
         out.writeVarint(s.headSeq)
-        out.writeVarint(UInt64(s.articles.count))
-        for d in s.articles.indices {
-            out.writeMessage(s.articles[d])
-            out.writeVarint(UInt64(s.lengths[d]))
-            out.writeVarint(UInt64(s.titleLengths[d]))
-            out.writeStrings(s.provinceKeys[d])
+        out.writeVarint(UInt64(s.documentCount))
+        for d in 0..<s.documentCount {
             out.writeCountedString(s.provinceNames[d])
             out.writeCountedString(s.dates[d])
-            out.writeStrings(s.documentEntities[d])
-            out.writeVarint(UInt64(s.documentEvents[d].count))
-            for event in s.documentEvents[d] { out.writeMessage(event) }
+            out.writeStrings(s.provinceKeys[d])
+            out.writeVarints(s.documentEntities[d].map { UInt64($0) })
         }
+        out.writeRaw(Array(s.lengths))
+        out.writeRaw(Array(s.titleLengths))
+        out.writeVarints(s.eventDocuments.map { UInt64($0) })
         out.writeVarint(UInt64(s.entities.count))
-        for id in s.entities.keys.sorted() {
-            out.writeMessage(s.entities[id]!)
-            out.writeVarints((s.entityArticles[id] ?? []).map(UInt64.init))
-        }
-        func writeGroups<M: WireMessage>(_ groups: [String: [M]]) {
-            out.writeVarint(UInt64(groups.count))
-            for key in groups.keys.sorted() {
-                out.writeCountedString(key)
-                out.writeVarint(UInt64(groups[key]!.count))
-                for message in groups[key]! { out.writeMessage(message) }
+        for entity in s.entities { out.writeMessage(entity) }
+        out.writeVarint(UInt64(s.segments.count))
+        for segment in s.segments {
+            out.writeVarint(UInt64(segment.firstDocument))
+            out.writeVarint(UInt64(segment.documentCount))
+            for terms in [segment.terms, segment.exactForms] {
+                out.writeVarint(UInt64(terms.count))
+                for (name, term) in terms {
+                    out.writeCountedString(name)
+                    for value in [term.offset, term.length, term.documents, Int(term.lastDocument), term.firstCheckpoint, term.checkpointCount] {
+                        out.writeVarint(UInt64(value))
+                    }
+                }
             }
-        }
-        writeGroups(s.entityRoles)
-        writeGroups(s.entityDocuments)
-        writeGroups(s.entityEvents)
-        out.writeVarint(UInt64(s.postings.count))
-        for (term, list) in s.postings {
-            out.writeCountedString(term)
-            out.writeVarint(UInt64(list.count))
-            var previous: Int32 = 0
-            for i in 0..<list.count {
-                out.writeVarint(UInt64(list.documents[i] - previous))  // documents ascend
-                previous = list.documents[i]
-                out.writeInteger(UInt8(list.titleFrequencies[i] > 0 ? 1 : 0))  // kept for the format; recomputed on load
-                out.writeAscending(list.positions[list.positionRange(i)])
+            var ids = [String](repeating: "", count: segment.documentCount)
+            for (id, d) in segment.articleNumbers { ids[Int(d - segment.firstDocument)] = id }
+            out.writeStrings(ids)
+            out.writeVarints(segment.entityNumbers.values.sorted().map { UInt64($0) })
+            out.writeVarint(UInt64(segment.entityDocuments.count))
+            for (number, documents) in segment.entityDocuments {
+                out.writeVarint(UInt64(number))
+                out.writeAscending(documents)
             }
-        }
-        out.writeVarint(UInt64(s.pairs.count))
-        for (pair, list) in s.pairs {
-            out.writeCountedString(pair)
-            out.writeVarint(UInt64(list.count))
-            var previous: Int32 = 0
-            for i in 0..<list.count {
-                out.writeVarint(UInt64(list.documents[i] - previous))
-                previous = list.documents[i]
-                out.writeVarint(UInt64(list.frequencies[i]))
-                out.writeVarint(UInt64(list.titleFrequencies[i]))
+            out.writeRaw(segment.checkpoints)
+            out.writeRaw(UnsafeRawBufferPointer(segment.bytes))
+            out.writeVarint(UInt64(segment.stored.count))
+            for block in segment.stored {
+                out.writeVarint(UInt64(block.firstDocument))
+                out.writeRaw(block.ends)
+                out.writeRaw(UnsafeRawBufferPointer(block.bytes))
             }
-        }
-        out.writeVarint(UInt64(s.exactDocuments.count))
-        for (form, documents) in s.exactDocuments {
-            out.writeCountedString(form)
-            out.writeAscending(documents)
         }
         return out
     }
@@ -175,103 +166,138 @@ public enum IndexSnapshot {
         s.appliedSeq = try buffer.readVarintOrThrow()
         s.headSeq = try buffer.readVarintOrThrow()
         let count = Int(try buffer.readVarintOrThrow())
-        s.articles.reserveCapacity(count)
-        for d in 0..<count {
-            let article: Article = try buffer.readMessage()
-            s.articleIndex[article.id] = d
-            s.articles.append(article)
-            let length = Int32(try buffer.readVarintOrThrow())
-            s.lengths.append(length)
-            s.lengthsBefore.append(s.lengthsBefore[d] + Int(length))
-            s.titleLengths.append(Int32(try buffer.readVarintOrThrow()))
-            s.provinceKeys.append(try buffer.readStrings())
-            s.provinceNames.append(try buffer.readStringOrThrow())
+        var interned: [String: String] = [:]
+        func intern(_ string: String) -> String {
+            if let shared = interned[string] { return shared }
+            interned[string] = string
+            return string
+        }
+        var documentEntities: [[Int32]] = []
+        for _ in 0..<count {
+            s.provinceNames.append(intern(try buffer.readStringOrThrow()))
             s.dates.append(try buffer.readStringOrThrow())
-            s.documentEntities.append(try buffer.readStrings())
-            var events: [Event] = []
-            for _ in 0..<Int(try buffer.readVarintOrThrow()) { events.append(try buffer.readMessage()) }
-            s.documentEvents.append(events)
+            s.provinceKeys.append(try buffer.readStrings().map(intern))
+            documentEntities.append(try buffer.readVarints().map { Int32(truncatingIfNeeded: $0) })
         }
+        let lengths: [Int32] = try buffer.readRaw(count)
+        s.lengths = ChunkedArray(lengths)
+        s.titleLengths = ChunkedArray(try buffer.readRaw(count) as [Int32])
+        var total = 0
+        for length in lengths {
+            total += Int(length)
+            s.lengthsBefore.append(total)
+        }
+        s.eventDocuments = ChunkedArray(try buffer.readVarints().map { Int32(truncatingIfNeeded: $0) })
+        guard s.eventDocuments.allSatisfy({ $0 >= 0 && Int($0) < count }) else { throw Invalid(description: "an event names an article out of range") }
+        let entities = Int(try buffer.readVarintOrThrow())
+        for _ in 0..<entities { s.entities.append(try buffer.readMessage() as Entity) }
+        for numbers in documentEntities where numbers.contains(where: { $0 < 0 || Int($0) >= entities }) {
+            throw Invalid(description: "an article names entity \(numbers.max()!) of \(entities)")
+        }
+        s.documentEntities = ChunkedArray(documentEntities)
+        var next: Int32 = 0
         for _ in 0..<Int(try buffer.readVarintOrThrow()) {
-            let entity: Entity = try buffer.readMessage()
-            s.entities[entity.id] = entity
-            let articles = try buffer.readVarints().map { Int($0) }
-            if !articles.isEmpty { s.entityArticles[entity.id] = articles }
-        }
-        func readGroups<M: WireMessage>() throws -> [String: [M]] {
-            var groups: [String: [M]] = [:]
+            let first = Int32(truncatingIfNeeded: try buffer.readVarintOrThrow())
+            let documents = Int(try buffer.readVarintOrThrow())
+            guard first == next, documents > 0, Int(first) + documents <= count else { throw Invalid(description: "segments do not cover the articles in order") }
+            next = first + Int32(documents)
+            var lists: [[String: Segment.Term]] = []
+            for _ in 0..<2 {
+                let terms = Int(try buffer.readVarintOrThrow())
+                var map: [String: Segment.Term] = [:]
+                map.reserveCapacity(terms)
+                for _ in 0..<terms {
+                    let name = try buffer.readStringOrThrow()
+                    let v = try (0..<6).map { _ in Int(try buffer.readVarintOrThrow()) }
+                    map[name] = Segment.Term(offset: v[0], length: v[1], documents: v[2], lastDocument: Int32(truncatingIfNeeded: v[3]),
+                                             firstCheckpoint: v[4], checkpointCount: v[5])
+                }
+                lists.append(map)
+            }
+            let ids = try buffer.readStrings()
+            guard ids.count == documents else { throw Invalid(description: "a segment lists \(ids.count) article ids for \(documents) articles") }
+            let articleNumbers = Dictionary(zip(ids, (first..<next).map { $0 }), uniquingKeysWith: { a, _ in a })
+            var entityNumbers: [String: Int32] = [:]
+            for number in try buffer.readVarints() {
+                guard Int(number) < entities else { throw Invalid(description: "a segment names entity \(number) of \(entities)") }
+                entityNumbers[s.entities[Int(number)].id] = Int32(number)
+            }
+            var entityDocuments: [Int32: [Int32]] = [:]
             for _ in 0..<Int(try buffer.readVarintOrThrow()) {
-                let key = try buffer.readStringOrThrow()
-                var messages: [M] = []
-                for _ in 0..<Int(try buffer.readVarintOrThrow()) { messages.append(try buffer.readMessage()) }
-                groups[key] = messages
+                let number = Int32(truncatingIfNeeded: try buffer.readVarintOrThrow())
+                var documents: [Int32] = []
+                try buffer.readAscending(into: &documents)
+                guard number >= 0, Int(number) < entities, documents.allSatisfy({ $0 >= first && $0 < next }) else {
+                    throw Invalid(description: "a segment lists entity mentions outside it")
+                }
+                entityDocuments[number] = documents
             }
-            return groups
-        }
-        s.entityRoles = try readGroups()
-        s.entityDocuments = try readGroups()
-        s.entityEvents = try readGroups()
-        let terms = Int(try buffer.readVarintOrThrow())
-        s.postings.reserveCapacity(terms)
-        for _ in 0..<terms {
-            let term = try buffer.readStringOrThrow()
-            let n = Int(try buffer.readVarintOrThrow())
-            var list = SearchIndex.PostingList()
-            list.documents.reserveCapacity(n)
-            list.titleFrequencies.reserveCapacity(n)
-            list.ends.reserveCapacity(n)
-            var document: Int32 = 0
-            var positions: [Int32] = []
-            for _ in 0..<n {
-                document += Int32(try buffer.readVarintOrThrow())
-                guard buffer.readInteger(as: UInt8.self) != nil else { throw Invalid(description: "postings end early") }
-                positions.removeAll(keepingCapacity: true)
-                try buffer.readAscending(into: &positions)
-                guard Int(document) < s.titleLengths.count else { throw Invalid(description: "a posting names document \(document) of \(s.titleLengths.count)") }
-                list.append(document: document, positions: positions, titleLength: s.titleLengths[Int(document)])
+            let checkpoints: [Segment.Checkpoint] = try buffer.readRaw()
+            let bytes = try buffer.readAllocated()
+            var stored: [StoredArticles] = []
+            var storedNext = first
+            for _ in 0..<Int(try buffer.readVarintOrThrow()) {
+                let blockFirst = Int32(truncatingIfNeeded: try buffer.readVarintOrThrow())
+                let ends: [Int] = try buffer.readRaw()
+                let block = StoredArticles(firstDocument: blockFirst, bytes: try buffer.readAllocated(), ends: ends)
+                guard blockFirst == storedNext, !ends.isEmpty, ends.count % 2 == 0, ends.first! >= 0, ends.last! <= block.bytes.count,
+                      zip(ends, ends.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw Invalid(description: "stored articles lie outside their segment") }
+                storedNext += Int32(block.documentCount)
+                stored.append(block)
             }
-            s.postings[term] = list
-        }
-        let pairs = Int(try buffer.readVarintOrThrow())
-        s.pairs.reserveCapacity(pairs)
-        for _ in 0..<pairs {
-            let pair = try buffer.readStringOrThrow()
-            let n = Int(try buffer.readVarintOrThrow())
-            var list = SearchIndex.PairList()
-            list.documents.reserveCapacity(n)
-            list.frequencies.reserveCapacity(n)
-            list.titleFrequencies.reserveCapacity(n)
-            var document: Int32 = 0
-            for _ in 0..<n {
-                document += Int32(try buffer.readVarintOrThrow())
-                list.append(document: document, frequency: Int(try buffer.readVarintOrThrow()), titleFrequency: Int(try buffer.readVarintOrThrow()))
+            guard storedNext == next else { throw Invalid(description: "stored articles lie outside their segment") }
+            let segment = Segment(firstDocument: first, documentCount: documents, terms: lists[0], exactForms: lists[1],
+                                  checkpoints: checkpoints, bytes: bytes, stored: stored,
+                                  articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
+            // Everything a cursor or a stored-record read trusts, checked once here rather than on every read.
+            for term in lists.joined().map(\.value) {
+                guard term.offset >= 0, term.length > 0, term.offset + term.length <= bytes.count, term.documents > 0,
+                      term.firstCheckpoint + term.checkpointCount <= checkpoints.count,
+                      term.lastDocument >= first, term.lastDocument < next else { throw Invalid(description: "a posting list lies outside its segment") }
             }
-            s.pairs[pair] = list
+            s.segments.append(segment)
         }
-        let forms = Int(try buffer.readVarintOrThrow())
-        s.exactDocuments.reserveCapacity(forms)
-        for _ in 0..<forms {
-            let form = try buffer.readStringOrThrow()
-            var documents: [Int32] = []
-            try buffer.readAscending(into: &documents)
-            s.exactDocuments[form] = documents
-        }
+        guard Int(next) == count else { throw Invalid(description: "segments cover \(next) of \(count) articles") }
         guard buffer.readableBytes == 0 else { throw Invalid(description: "\(buffer.readableBytes) bytes follow the snapshot's last section") }
         return s
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the public standard, computed with a 256-entry table.
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the public standard, computed eight bytes at a time
+/// with eight 256-entry tables ("slicing-by-8"), so that checking a snapshot of a gigabyte takes well under a second.
 enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
+    static let tables: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
+        for n in 0..<256 {
+            var c = UInt32(n)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[n] = c
+        }
+        for k in 1..<8 {
+            for n in 0..<256 { t[k * 256 + n] = (t[(k - 1) * 256 + n] >> 8) ^ t[Int(t[(k - 1) * 256 + n] & 0xFF)] }
+        }
+        return t
+    }()
 
-    static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        guard let base = bytes.baseAddress else { return 0 }
+        tables.withUnsafeBufferPointer { t in
+            var i = 0
+            while i + 8 <= bytes.count {
+                let low = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self)) ^ crc
+                let high = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
+                crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int((low >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((low >> 16) & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
+                    ^ t[3 * 256 + Int(high & 0xFF)] ^ t[2 * 256 + Int((high >> 8) & 0xFF)]
+                    ^ t[1 * 256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
+                i += 8
+            }
+            while i < bytes.count {
+                crc = t[Int((crc ^ UInt32(bytes[i])) & 0xFF)] ^ (crc >> 8)
+                i += 1
+            }
+        }
         return crc ^ 0xFFFF_FFFF
     }
 }
@@ -346,6 +372,45 @@ extension ByteBuffer {
 
     mutating func readStrings() throws -> [String] {
         try (0..<Int(try readVarintOrThrow())).map { _ in try readStringOrThrow() }
+    }
+
+    /// An array of plain values as its count, then its bytes (this machine's layout: snapshots are read back
+    /// where they are written, and the version check refuses any other layout).
+    mutating func writeRaw<T: BitwiseCopyable>(_ values: [T]) {
+        writeVarint(UInt64(values.count))
+        values.withUnsafeBytes { _ = writeBytes($0) }
+    }
+
+    mutating func writeRaw(_ bytes: UnsafeRawBufferPointer) {
+        writeVarint(UInt64(bytes.count))
+        writeBytes(bytes)
+    }
+
+    mutating func readRaw<T: BitwiseCopyable>(_ expected: Int? = nil) throws -> [T] {
+        let count = Int(try readVarintOrThrow())
+        guard expected == nil || expected == count else { throw IndexSnapshot.Invalid(description: "an array in the snapshot has \(count) entries, not \(expected!)") }
+        let size = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+        guard !size.overflow, size.partialValue <= readableBytes else { throw IndexSnapshot.Invalid(description: "an array in the snapshot is cut short") }
+        let values = [T](unsafeUninitializedCapacity: count) { out, initialized in
+            readWithUnsafeReadableBytes { source in
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<size.partialValue]))
+                return size.partialValue
+            }
+            initialized = count
+        }
+        return values
+    }
+
+    /// Bytes into a buffer of their own, for a `Segment` to own.
+    mutating func readAllocated() throws -> UnsafeMutableBufferPointer<UInt8> {
+        let count = Int(try readVarintOrThrow())
+        guard count <= readableBytes else { throw IndexSnapshot.Invalid(description: "a block of the snapshot is cut short") }
+        let bytes = Segment.allocate(count)
+        readWithUnsafeReadableBytes { source in
+            UnsafeMutableRawBufferPointer(bytes).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<count]))
+            return count
+        }
+        return bytes
     }
 
     mutating func readMessage<M: WireMessage>() throws -> M {

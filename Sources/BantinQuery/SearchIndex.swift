@@ -2,89 +2,80 @@ import BantinCore
 import Foundation
 import NIOConcurrencyHelpers
 
-/// The in-memory index a query replica serves from: articles, folded-syllable postings with
-/// positions (title and body), and canonical entities with their articles.
+/// The in-memory index a query replica serves from: articles, folded-syllable postings with positions
+/// (title and body), and canonical entities with their articles.
 ///
-/// Readers take an immutable snapshot (copy-on-write structs behind a lock held only to swap a
-/// reference), so a search never sees a half-applied article and never waits for the follower.
+/// Postings and stored articles live in immutable `Segment`s, one per applied batch, merged as they
+/// accumulate; the per-document arrays and entity tables are copy-on-write values. Readers take the whole
+/// `Snapshot` under a lock held only to copy a reference, so a search never sees a half-applied batch, and
+/// the follower builds the next snapshot outside that lock, so searches never wait for it.
 public final class SearchIndex: Sendable {
-    /// The postings of one term, in document order, packed into a few flat arrays: no allocation per
-    /// posting (which cost 32 bytes of array header each and a cache miss on every visit), and a
-    /// phrase check streams through two position arrays instead of chasing one pointer per document.
-    struct PostingList: Sendable {
-        var documents: [Int32] = []
-        /// Occurrences in each document's title (saturating at 65,535: BM25 flattens long before).
-        var titleFrequencies: [UInt16] = []
-        /// The positions in documents[i] are positions[ends[i - 1] ..< ends[i]] (from 0 for the first).
-        var ends: [UInt32] = []
-        var positions: [Int32] = []
-
-        var count: Int { documents.count }
-
-        func positionRange(_ i: Int) -> Range<Int> { (i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i]) }
-
-        func frequency(_ i: Int) -> Int { Int(ends[i]) - (i == 0 ? 0 : Int(ends[i - 1])) }
-
-        mutating func append(document: Int32, positions new: [Int32], titleLength: Int32) {
-            documents.append(document)
-            var inTitle = 0
-            for p in new { if p < titleLength { inTitle += 1 } else { break } }
-            titleFrequencies.append(UInt16(clamping: inTitle))
-            positions.append(contentsOf: new)
-            ends.append(UInt32(positions.count))
-        }
-    }
-
-    /// The documents where two syllables stand side by side, in order ("phong vu", from "phòng vụ"), with
-    /// how often and how often in the title. Two-syllable words are most of Vietnamese vocabulary, so most
-    /// phrases (and the side-by-side bonus of every two-word query) are one lookup here rather than a walk
-    /// through both syllables' positions in every document holding both.
-    struct PairList: Sendable {
-        var documents: [Int32] = []
-        var frequencies: [UInt16] = []
-        var titleFrequencies: [UInt16] = []
-
-        var count: Int { documents.count }
-
-        mutating func append(document: Int32, frequency: Int, titleFrequency: Int) {
-            documents.append(document)
-            frequencies.append(UInt16(clamping: frequency))
-            titleFrequencies.append(UInt16(clamping: titleFrequency))
-        }
-    }
-
     struct Snapshot: Sendable {
-        var articles: [Article] = []
-        var articleIndex: [String: Int] = [:]
-        var postings: [String: PostingList] = [:]
-        /// Adjacent syllable pairs, keyed "first second" (folded).
-        var pairs: [String: PairList] = [:]
-        /// Lower-case syllables with diacritics → the documents holding them, ascending. What ranks
-        /// exact-diacritic matches first: "thông tin" prefers articles with "thông" over ones with only "thong".
-        var exactDocuments: [String: [Int32]] = [:]
-        var lengths: [Int32] = []
+        /// Consecutive, covering documents 0 ..< documentCount.
+        var segments: [Segment] = []
+        var lengths = ChunkedArray<Int32>()
         /// lengthsBefore[d]: the summed lengths of documents 0..<d, so that BM25's statistics can be taken over any
         /// prefix of the collection (see `search`: a cursor pins the prefix its ranking was made from).
-        var lengthsBefore: [Int] = [0]
-        var titleLengths: [Int32] = []
+        var lengthsBefore = ChunkedArray([0])
+        var titleLengths = ChunkedArray<Int32>()
         /// Per document, for filters and facets: folded province names (as filed and current), the province to
-        /// show, the date (ISO, or ""), and the entity ids mentioned.
-        var provinceKeys: [[String]] = []
-        var provinceNames: [String] = []
-        var dates: [String] = []
-        var documentEntities: [[String]] = []
-        /// Per document, the events its extraction found (who met whom, where, when).
-        var documentEvents: [[Event]] = []
-        var entities: [String: Entity] = [:]
-        var entityArticles: [String: [Int]] = [:]
-        var entityRoles: [String: [Role]] = [:]
-        var entityDocuments: [String: [DocumentRef]] = [:]
-        var entityEvents: [String: [Event]] = [:]
+        /// show, the date (ISO, or ""), and the entities mentioned (by number).
+        var provinceKeys = ChunkedArray<[String]>()
+        var provinceNames = ChunkedArray<String>()
+        var dates = ChunkedArray<String>()
+        var documentEntities = ChunkedArray<[Int32]>()
+        /// The documents whose extraction found events (who met whom, where, when), ascending.
+        var eventDocuments = ChunkedArray<Int32>()
+        /// Entities by number (ids map to numbers in the segment that first mentions them).
+        var entities = ChunkedArray<Entity>()
         var appliedSeq: UInt64 = 0
         var headSeq: UInt64 = 0
+
+        var documentCount: Int { lengths.count }
+
+        func segment(containing document: Int32) -> Segment {
+            var low = 0, high = segments.count - 1
+            while low < high {
+                let mid = (low + high + 1) / 2
+                if segments[mid].firstDocument <= document { low = mid } else { high = mid - 1 }
+            }
+            return segments[low]
+        }
+
+        func article(_ document: Int32) -> Article { segment(containing: document).article(document) }
+        func extraction(_ document: Int32) -> Extraction { segment(containing: document).extraction(document) }
+
+        func document(id: String) -> Int32? {
+            for segment in segments { if let d = segment.articleNumbers[id] { return d } }
+            return nil
+        }
+
+        func entityNumber(_ id: String) -> Int32? {
+            for segment in segments { if let number = segment.entityNumbers[id] { return number } }
+            return nil
+        }
+
+        func entity(_ id: String) -> Entity? { entityNumber(id).map { entities[Int($0)] } }
+
+        /// The documents mentioning entity `number`, ascending.
+        func articles(of number: Int32) -> [Int32] { segments.flatMap { $0.entityDocuments[number] ?? [] } }
+
+        func articleCount(of number: Int32) -> Int { segments.reduce(0) { $0 + ($1.entityDocuments[number]?.count ?? 0) } }
+    }
+
+    /// What only the follower touches: the snapshot being extended and the builder of its next segment.
+    private struct Writer {
+        var next = Snapshot()
+        var builder = SegmentBuilder()
+        /// Every article and entity id applied so far, for the follower's own lookups (readers ask the segments).
+        var articleNumbers: [String: Int32] = [:]
+        var entityNumbers: [String: Int32] = [:]
+        /// One copy of each province key and date string, shared by every document that has it.
+        var interned: Set<String> = []
     }
 
     private let current = NIOLockedValueBox(Snapshot())
+    private let writer = NIOLockedValueBox(Writer())
     private let progress = NIOLockedValueBox(ProgressState())
 
     private struct ProgressState {
@@ -116,114 +107,114 @@ public final class SearchIndex: Sendable {
     var snapshot: Snapshot { current.withLockedValue { $0 } }
 
     /// Swaps in a whole index (a loaded snapshot) at once.
-    func replace(with snapshot: Snapshot) { current.withLockedValue { $0 = snapshot } }
+    func replace(with snapshot: Snapshot) {
+        writer.withLockedValue { w in
+            w.next = snapshot
+            w.builder.begin(at: Int32(snapshot.documentCount))
+            w.articleNumbers = [:]
+            w.entityNumbers = [:]
+            for segment in snapshot.segments {
+                w.articleNumbers.merge(segment.articleNumbers) { first, _ in first }
+                w.entityNumbers.merge(segment.entityNumbers) { first, _ in first }
+            }
+            current.withLockedValue { $0 = snapshot }
+        }
+    }
 
     public var appliedSeq: UInt64 { snapshot.appliedSeq }
 
     public func noteHead(_ head: UInt64) {
-        current.withLockedValue { $0.headSeq = max($0.headSeq, head) }
+        writer.withLockedValue { w in
+            w.next.headSeq = max(w.next.headSeq, head)
+            let head = w.next.headSeq
+            current.withLockedValue { $0.headSeq = max($0.headSeq, head) }
+        }
     }
 
     /// Applies one change from the feed, atomically for readers.
     public func apply(_ change: Change) { apply([change]) }
 
-    /// Applies changes from the feed in one step: readers see all of them or none. Applying a batch costs one
-    /// copy-on-write of the snapshot (when a reader still holds the previous one) instead of one per article.
+    /// Applies changes from the feed in one step: readers see all of them or none. The batch becomes one new
+    /// segment; the previous snapshot, which readers may still hold, is not modified.
     public func apply(_ changes: [Change]) {
-        let caughtUp = current.withLockedValue { s in
-            for change in changes { Self.apply(change, to: &s) }
-            return s.appliedSeq >= s.headSeq
-        }
         guard !changes.isEmpty else { return }
+        let caughtUp = writer.withLockedValue { w in
+            for change in changes { Self.apply(change, to: &w) }
+            if let segment = w.builder.seal() {
+                w.next.segments.append(segment)
+                // Merge neighbours like a binary counter: the list stays logarithmic in the documents, and each
+                // document is copied O(log n) times in all.
+                while w.next.segments.count >= 2, w.next.segments[w.next.segments.count - 2].documentCount <= w.next.segments.last!.documentCount {
+                    let last = w.next.segments.removeLast()
+                    let before = w.next.segments.removeLast()
+                    w.next.segments.append(Segment.merged(before, last))
+                }
+            }
+            let published = w.next
+            current.withLockedValue { $0 = published }
+            return published.appliedSeq >= published.headSeq
+        }
         progress.withLockedValue { p in
             p.headKnown = true
             if caughtUp { p.caughtUpAt = .now }
         }
     }
 
-    private static func apply(_ change: Change, to s: inout Snapshot) {
-            s.headSeq = max(s.headSeq, change.headSeq)
-            guard let stored = change.stored, let article = stored.article else { return }
-            defer { s.appliedSeq = max(s.appliedSeq, change.seq) }
-            guard s.articleIndex[article.id] == nil else { return }  // replayed: already applied
-            let doc = s.articles.count
-            // The replica keeps the structure it searches and shows (title, lead, paragraphs, captions), not the
-            // whole normalized text again: that would double its memory and its snapshots. Get on ingest has it.
-            var kept = article
-            kept.text = ""
-            s.articles.append(kept)
-            s.articleIndex[article.id] = doc
-            var positions: [String: [Int32]] = [:]
-            var pairs: [String: (count: Int, inTitle: Int)] = [:]
-            var position: Int32 = 0
-            let body = Self.body(of: article)
-            for (field, isTitle) in [(article.title, true), (body, false)] {
-                var previous: String?
-                for token in VietnameseText.tokens(VietnameseText.fold(field)) {
-                    let term = String(token.text)
-                    positions[term, default: []].append(position)
-                    if let previous {
-                        pairs[previous + " " + term, default: (0, 0)].count += 1
-                        if isTitle { pairs[previous + " " + term]!.inTitle += 1 }
-                    }
-                    previous = term
-                    position += 1
-                }
-                if isTitle { s.titleLengths.append(position) }
-                position += 8  // no phrase spans the title/body boundary
-            }
-            for (term, termPositions) in positions {
-                s.postings[term, default: PostingList()].append(document: Int32(doc), positions: termPositions, titleLength: s.titleLengths[doc])
-            }
-            for (pair, counts) in pairs {
-                s.pairs[pair, default: PairList()].append(document: Int32(doc), frequency: counts.count, titleFrequency: counts.inTitle)
-            }
-            for exact in Self.exactForms(article.title + "\n" + body) {
-                s.exactDocuments[exact, default: []].append(Int32(doc))
-            }
-            s.lengths.append(position)
-            s.lengthsBefore.append(s.lengthsBefore[doc] + Int(position))
-            let extraction = stored.extraction ?? Extraction()
-            // The article's province: the main event's place, else the province-level place mentioned most.
-            let mentionCounts = extraction.mentions.reduce(into: [String: Int]()) { $0[$1.entityID, default: 0] += 1 }
-            let located = extraction.events.first.flatMap { event in extraction.entities.first { $0.id == event.locationID } }
-                ?? extraction.entities.filter { $0.type == .location && !$0.province.isEmpty }
-                    .max { (mentionCounts[$0.id] ?? 0, $1.id) < (mentionCounts[$1.id] ?? 0, $0.id) }
-            let provinceName = article.province.isEmpty ? located?.name ?? "" : article.province
-            s.provinceNames.append(provinceName)
-            s.provinceKeys.append(Array(Set([provinceName, located?.name ?? "", located?.province ?? ""].filter { !$0.isEmpty }.map(VietnameseText.fold))))
-            let date = article.publishedAt.isEmpty ? extraction.events.first?.date ?? "" : article.publishedAt
-            s.dates.append(date.first?.isNumber == true ? String(date.prefix(10)) : "")
-            s.documentEntities.append(Array(Set(extraction.entities.map(\.id))))
-            s.documentEvents.append(extraction.events)
-            if let extraction = stored.extraction {
-                for entity in extraction.entities {
-                    if s.entities[entity.id] == nil { s.entities[entity.id] = entity } else {
-                        for alias in entity.aliases where !s.entities[entity.id]!.aliases.contains(alias) {
-                            s.entities[entity.id]!.aliases.append(alias)
-                        }
-                    }
-                    s.entityArticles[entity.id, default: []].append(doc)
-                }
-                for var role in extraction.roles {
-                    role.asOf = article.publishedAt
-                    s.entityRoles[role.personID, default: []].append(role)
-                    if !role.organizationID.isEmpty { s.entityRoles[role.organizationID, default: []].append(role) }
-                }
-                for document in extraction.documents { s.entityDocuments[document.id, default: []].append(document) }
-                for event in extraction.events {
-                    for participant in event.participantIDs { s.entityEvents[participant, default: []].append(event) }
-                }
-            }
-    }
+    private static func apply(_ change: Change, to w: inout Writer) {
+        w.next.headSeq = max(w.next.headSeq, change.headSeq)
+        guard let stored = change.stored, let article = stored.article else { return }
+        defer { w.next.appliedSeq = max(w.next.appliedSeq, change.seq) }
+        guard w.articleNumbers[article.id] == nil else { return }  // replayed: already applied
+        let doc = Int32(w.next.documentCount)
+        w.articleNumbers[article.id] = doc
+        // The replica keeps the structure it searches and shows (title, lead, paragraphs, captions), not the
+        // whole normalized text again: that would double its memory and its snapshots. Get on ingest has it.
+        var kept = article
+        kept.text = ""
+        kept.originalText = ""
+        var extraction = stored.extraction ?? Extraction()
+        for i in extraction.roles.indices { extraction.roles[i].asOf = article.publishedAt }
+        func intern(_ s: String) -> String {
+            if let shared = w.interned.firstIndex(of: s) { return w.interned[shared] }
+            w.interned.insert(s)
+            return s
+        }
 
-    /// The distinct syllables of `text` that carry diacritics, lower-cased (ASCII syllables have no
-    /// other exact form than their folded one, which the postings hold already).
-    static func exactForms(_ text: String) -> Set<String> {
-        var distinct = Set<Substring>()
-        for token in VietnameseText.tokens(text) where token.text.utf8.contains(where: { $0 >= 0x80 }) { distinct.insert(token.text) }
-        // Most syllables are lower case already; lowercased() is only paid for the capitalized ones.
-        return Set(distinct.map { $0.unicodeScalars.contains(where: VietnameseText.isUppercase) ? $0.lowercased() : String($0) })
+        var s = w.next
+        w.next = Snapshot()  // s is the only reference while it grows
+        defer { w.next = s }
+        var mentioned: [Int32] = []
+        var introduced: [(id: String, number: Int32)] = []
+        for entity in extraction.entities {
+            if let number = w.entityNumbers[entity.id] {
+                if !mentioned.contains(number) { mentioned.append(number) }
+                let missing = entity.aliases.filter { !s.entities[Int(number)].aliases.contains($0) }
+                if !missing.isEmpty { s.entities[Int(number)].aliases += missing }
+            } else {
+                let number = Int32(s.entities.count)
+                w.entityNumbers[entity.id] = number
+                s.entities.append(entity)
+                introduced.append((entity.id, number))
+                mentioned.append(number)
+            }
+        }
+        let (length, titleLength) = w.builder.add(title: article.title, body: Self.body(of: article), article: kept, extraction: extraction,
+                                                  mentioned: mentioned, introduced: introduced)
+        s.lengths.append(length)
+        s.titleLengths.append(titleLength)
+        s.lengthsBefore.append(s.lengthsBefore[Int(doc)] + Int(length))
+        // The article's province: the main event's place, else the province-level place mentioned most.
+        let mentionCounts = extraction.mentions.reduce(into: [String: Int]()) { $0[$1.entityID, default: 0] += 1 }
+        let located = extraction.events.first.flatMap { event in extraction.entities.first { $0.id == event.locationID } }
+            ?? extraction.entities.filter { $0.type == .location && !$0.province.isEmpty }
+                .max { (mentionCounts[$0.id] ?? 0, $1.id) < (mentionCounts[$1.id] ?? 0, $0.id) }
+        let provinceName = article.province.isEmpty ? located?.name ?? "" : article.province
+        s.provinceNames.append(intern(provinceName))
+        s.provinceKeys.append(Array(Set([provinceName, located?.name ?? "", located?.province ?? ""].filter { !$0.isEmpty }.map(VietnameseText.fold))).map(intern))
+        let date = article.publishedAt.isEmpty ? extraction.events.first?.date ?? "" : article.publishedAt
+        s.dates.append(date.first?.isNumber == true ? String(date.prefix(10)) : "")
+        if !extraction.events.isEmpty { s.eventDocuments.append(doc) }
+        s.documentEntities.append(mentioned)
     }
 
     /// The text searched besides the title: paragraphs, then captions.
@@ -259,14 +250,15 @@ public final class SearchIndex: Sendable {
     /// page two is cut from the same ranking as page one however many articles arrived in between.
     public func search(_ query: SearchQuery, offset: Int, limit: Int, documents: Int? = nil, facets: [String] = []) -> Result {
         let s = snapshot
-        let n = min(documents ?? s.articles.count, s.articles.count)
+        let n = min(documents ?? s.documentCount, s.documentCount)
         guard n > 0 else { return Result(hits: [], total: 0, documents: n, facets: []) }
+        let limitDocument = Int32(n)
         let average = Double(s.lengthsBefore[n]) / Double(n)
+        let segments = s.segments.filter { $0.firstDocument < limitDocument }
 
-        /// A term's postings and how many of them are below n (documents ascend).
-        func postings(_ term: String) -> (list: PostingList, count: Int) {
-            guard let list = s.postings[term] else { return (PostingList(), 0) }
-            return (list, Self.seek(list.documents, from: 0, to: Int32(n)) { $0 })
+        /// How many of the first n documents hold `term`.
+        func documentFrequency(_ term: String) -> Int {
+            segments.reduce(0) { $0 + ($1.postings(term)?.count(below: limitDocument) ?? 0) }
         }
         func idf(_ documentFrequency: Int) -> Double {
             log(1 + (Double(n) - Double(documentFrequency) + 0.5) / (Double(documentFrequency) + 0.5))
@@ -277,78 +269,79 @@ public final class SearchIndex: Sendable {
         }
         /// Documents matching one atom, ascending, with its score in each.
         func evaluate(_ atom: SearchQuery.Atom) -> [Match] {
-            let lists = atom.terms.map(postings)
-            guard let first = lists.first, !lists.contains(where: { $0.count == 0 }) else { return [] }
+            let frequencies = atom.terms.map(documentFrequency)
+            guard !frequencies.isEmpty, !frequencies.contains(0) else { return [] }
             var matches: [Match] = []
             if atom.terms.count == 1 {
-                matches.reserveCapacity(first.count)
-                let idf = idf(first.count)
-                let list = first.list
-                for i in 0..<first.count {
-                    let inTitle = Int(list.titleFrequencies[i])
-                    if atom.titleOnly, inTitle == 0 { continue }
-                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(list.frequency(i) + inTitle * 2)
-                    matches.append(Match(document: list.documents[i], score: bm25(tf, idf: idf, document: list.documents[i])))
+                matches.reserveCapacity(frequencies[0])
+                let idf = idf(frequencies[0])
+                for segment in segments {
+                    guard var postings = segment.postings(atom.terms[0]) else { continue }
+                    while postings.next(), postings.document < limitDocument {
+                        let inTitle = postings.titleFrequency
+                        if atom.titleOnly, inTitle == 0 { continue }
+                        let tf = atom.titleOnly ? Double(inTitle * 3) : Double(postings.frequency + inTitle * 2)
+                        matches.append(Match(document: postings.document, score: bm25(tf, idf: idf, document: postings.document)))
+                    }
                 }
                 return matches
             }
-            // A phrase: every syllable, adjacent and in order.
-            let pivot = lists.indices.min { lists[$0].count < lists[$1].count }!
-            let idfSum = lists.reduce(0) { $0 + idf($1.count) }
-            if lists.count == 2 {
-                // Two syllables: the pair index has each document's count of them side by side.
-                guard let pair = s.pairs[atom.terms[0] + " " + atom.terms[1]] else { return [] }
-                let count = Self.seek(pair.documents, from: 0, to: Int32(n)) { $0 }
-                matches.reserveCapacity(count)
-                for i in 0..<count {
-                    let inTitle = Int(pair.titleFrequencies[i])
-                    if atom.titleOnly, inTitle == 0 { continue }
-                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(Int(pair.frequencies[i]) + inTitle * 2)
-                    matches.append(Match(document: pair.documents[i], score: bm25(tf, idf: idfSum, document: pair.documents[i])))
+            // A phrase: every syllable, adjacent and in order. Walk the rarest syllable's postings, seek the
+            // others to the same document, then compare positions.
+            let pivot = frequencies.indices.min { frequencies[$0] < frequencies[$1] }!
+            let idfSum = frequencies.reduce(0) { $0 + idf($1) }
+            var positions = [[Int32]](repeating: [], count: atom.terms.count)
+            for segment in segments {
+                var lists: [PostingCursor] = []
+                for term in atom.terms {
+                    guard let list = segment.postings(term) else { break }
+                    lists.append(list)
                 }
-                return matches
-            }
-            // Longer phrases: walk the rarest syllable's postings, seek the others forward to the same
-            // document, then walk the positions of all of them together.
-            let pivotList = lists[pivot].list
-            var cursors = [Int](repeating: 0, count: lists.count)
-            var walked = [Int](repeating: 0, count: lists.count)
-            var stops = [Int](repeating: 0, count: lists.count)
-            documents: for i in 0..<lists[pivot].count {
-                let document = pivotList.documents[i]
-                for j in lists.indices where j != pivot {
-                    cursors[j] = Self.seek(lists[j].list.documents, from: cursors[j], to: document) { $0 }
-                    guard cursors[j] < lists[j].count, lists[j].list.documents[cursors[j]] == document else { continue documents }
-                    let range = lists[j].list.positionRange(cursors[j])
-                    walked[j] = range.lowerBound
-                    stops[j] = range.upperBound
-                }
-                let titleLength = s.titleLengths[Int(document)]
-                var starts = 0, inTitle = 0
-                for k in pivotList.positionRange(i) {
-                    let p = pivotList.positions[k] - Int32(pivot)  // where the phrase would start
-                    if p < 0 { continue }
-                    if atom.titleOnly, p >= titleLength { break }
-                    var adjacent = true
+                guard lists.count == atom.terms.count else { continue }
+                documents: while lists[pivot].next(), lists[pivot].document < limitDocument {
+                    let document = lists[pivot].document
                     for j in lists.indices where j != pivot {
-                        let target = p + Int32(j)
-                        let positions = lists[j].list.positions
-                        while walked[j] < stops[j], positions[walked[j]] < target { walked[j] += 1 }
-                        if walked[j] == stops[j] || positions[walked[j]] != target {
-                            adjacent = false
-                            break
+                        guard lists[j].seek(document) else { break documents }
+                        guard lists[j].document == document else { continue documents }
+                    }
+                    for j in lists.indices { lists[j].positions(into: &positions[j]) }
+                    let titleLength = s.titleLengths[Int(document)]
+                    var starts = 0, inTitle = 0
+                    var walked = [Int](repeating: 0, count: lists.count)
+                    for p in positions[pivot] {
+                        let start = p - Int32(pivot)  // where the phrase would start
+                        if start < 0 { continue }
+                        if atom.titleOnly, start >= titleLength { break }
+                        var adjacent = true
+                        for j in lists.indices where j != pivot {
+                            let target = start + Int32(j)
+                            while walked[j] < positions[j].count, positions[j][walked[j]] < target { walked[j] += 1 }
+                            if walked[j] == positions[j].count || positions[j][walked[j]] != target {
+                                adjacent = false
+                                break
+                            }
+                        }
+                        if adjacent {
+                            starts += 1
+                            if start < titleLength { inTitle += 1 }
                         }
                     }
-                    if adjacent {
-                        starts += 1
-                        if p < titleLength { inTitle += 1 }
-                    }
+                    guard starts > 0 else { continue }
+                    if atom.titleOnly, inTitle == 0 { continue }
+                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(starts + inTitle * 2)
+                    matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
                 }
-                guard starts > 0 else { continue }
-                let tf = Double(starts + inTitle * 2)
-                matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
             }
             return matches
+        }
+        /// The first n documents holding `form` (lower case, with diacritics), ascending.
+        func exactDocuments(_ form: String) -> [Int32] {
+            var documents: [Int32] = []
+            for segment in segments {
+                guard var list = segment.exactDocuments(form) else { continue }
+                while list.next(), list.document < limitDocument { documents.append(list.document) }
+            }
+            return documents
         }
 
         // Clauses: each the union of its atoms; all of them intersected, smallest first.
@@ -360,16 +353,16 @@ public final class SearchIndex: Sendable {
             matches = (0..<Int32(n)).map { Match(document: $0, score: 0) }
         }
         for atom in query.excluded where !matches.isEmpty { matches = Self.difference(matches, evaluate(atom)) }
-        let wantedEntities = Set(query.entityIDs)
+        let wantedEntities = query.entityIDs.map { s.entityNumber($0) ?? -1 }
         if !query.provinces.isEmpty || !query.dateFrom.isEmpty || !query.dateTo.isEmpty || !wantedEntities.isEmpty || !query.entityTypes.isEmpty {
             matches.removeAll { match in
                 let d = Int(match.document)
                 if !query.provinces.isEmpty, !query.provinces.contains(where: s.provinceKeys[d].contains) { return true }
                 if !query.dateFrom.isEmpty, s.dates[d].isEmpty || s.dates[d] < query.dateFrom { return true }
                 if !query.dateTo.isEmpty, s.dates[d].isEmpty || (s.dates[d] > query.dateTo && !s.dates[d].hasPrefix(query.dateTo)) { return true }
-                if !wantedEntities.isEmpty, !wantedEntities.isSubset(of: s.documentEntities[d]) { return true }
+                if !wantedEntities.allSatisfy(s.documentEntities[d].contains) { return true }
                 if !query.entityTypes.isEmpty,
-                   !s.documentEntities[d].contains(where: { id in query.entityTypes.contains { $0 == s.entities[id]?.type } }) { return true }
+                   !s.documentEntities[d].contains(where: { number in query.entityTypes.contains(s.entities[Int(number)].type) }) { return true }
                 return false
             }
         }
@@ -383,7 +376,7 @@ public final class SearchIndex: Sendable {
         // Exact diacritics first: articles holding each syllable typed with diacritics, as typed, score a quarter more.
         let exactSyllables = Set(query.clauses.flatMap { $0 }.flatMap { atom in zip(atom.exact, atom.terms).filter { $0 != $1 }.map(\.0) })
         if !exactSyllables.isEmpty, !matches.isEmpty {
-            let lists = exactSyllables.map { s.exactDocuments[$0] ?? [] }
+            let lists = exactSyllables.map(exactDocuments)
             Self.scale(&matches, in: lists.dropFirst().reduce(lists[0]) { Self.intersection($0, $1) }, by: 1.25)
         }
 
@@ -395,7 +388,7 @@ public final class SearchIndex: Sendable {
         let atoms = query.clauses.flatMap { $0 }
         let hits = best.dropFirst(offset).map {
             let d = Int($0.document)
-            return Hit(article: s.articles[d], score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
+            return Hit(article: s.article($0.document), score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
                        bodyMatches: Self.bodyMatches(of: $0.document, atoms: atoms, in: s))
         }
         return Result(hits: hits, total: matches.count, documents: n,
@@ -405,25 +398,26 @@ public final class SearchIndex: Sendable {
     /// The body syllables of `document` that `atoms` match (a phrase only where its syllables stand together).
     static func bodyMatches(of document: Int32, atoms: [SearchQuery.Atom], in s: Snapshot) -> [Int: String] {
         // Body positions start after the title and the gap that keeps phrases from spanning both.
-        let bodyStart = s.titleLengths[Int(document)] + 8
-        func positions(_ term: String) -> ArraySlice<Int32> {
-            guard let list = s.postings[term] else { return [] }
-            let i = seek(list.documents, from: 0, to: document) { $0 }
-            return i < list.count && list.documents[i] == document ? list.positions[list.positionRange(i)] : []
+        let bodyStart = s.titleLengths[Int(document)] + SegmentBuilder.fieldGap
+        let segment = s.segment(containing: document)
+        func positions(_ term: String) -> [Int32] {
+            guard var list = segment.postings(term), list.seek(document), list.document == document else { return [] }
+            var out: [Int32] = []
+            list.positions(into: &out)
+            return out
         }
         var matches: [Int: String] = [:]
         for atom in atoms where !atom.titleOnly {
             let lists = atom.terms.map(positions)
             guard !lists.contains(where: \.isEmpty) else { continue }
             for p in lists[0] where p >= bodyStart {
-                guard (1..<lists.count).allSatisfy({ contains(lists[$0], p + Int32($0)) }) else { continue }
+                guard (1..<lists.count).allSatisfy({ contains(lists[$0][...], p + Int32($0)) }) else { continue }
                 for (j, term) in atom.terms.enumerated() { matches[Int(p - bodyStart) + j] = term }
             }
         }
         return matches
     }
 
-    /// A document and its score for the query; lists of them are kept in document order.
     struct Match {
         var document: Int32
         var score: Double
@@ -532,59 +526,68 @@ public final class SearchIndex: Sendable {
     }
 
     /// Counts over every match, top 10 values per facet.
+    /// Counts over every match, top 10 values per facet.
     static func facets(_ names: [String], over documents: [Int32], in s: Snapshot) -> [Facet] {
         names.map { name in
             var counts: [String: Int] = [:]
+            let type: EntityType? = switch name { case "person": .person; case "organization": .organization; case "document": .document; default: nil }
+            var entityCounts: [Int32: Int] = [:]
             for document in documents {
                 let d = Int(document)
                 switch name {
                 case "province": if !s.provinceNames[d].isEmpty { counts[s.provinceNames[d], default: 0] += 1 }
                 case "year": if s.dates[d].count >= 4 { counts[String(s.dates[d].prefix(4)), default: 0] += 1 }
-                default:
-                    let type: EntityType? = switch name { case "person": .person; case "organization": .organization; case "document": .document; default: nil }
-                    for id in s.documentEntities[d] where s.entities[id]?.type == type { counts[id, default: 0] += 1 }
+                default: for number in s.documentEntities[d] where s.entities[Int(number)].type == type { entityCounts[number, default: 0] += 1 }
                 }
             }
+            for (number, count) in entityCounts { counts[s.entities[Int(number)].id] = count }
             let top = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10)
-            return Facet(name: name, counts: top.map { FacetCount(value: $0.key, count: UInt32($0.value), label: s.entities[$0.key]?.name ?? "") })
+            return Facet(name: name, counts: top.map { FacetCount(value: $0.key, count: UInt32($0.value), label: s.entity($0.key)?.name ?? "") })
         }
     }
 
     public func article(id: String) -> Article? {
         let s = snapshot
-        return s.articleIndex[id].map { s.articles[$0] }
+        return s.document(id: id).map { s.article($0) }
     }
 
     public func entityPage(id: String) -> EntityPage? {
         let s = snapshot
-        guard let entity = s.entities[id] else { return nil }
+        guard let number = s.entityNumber(id) else { return nil }
+        let articles = s.articles(of: number)
         var page = EntityPage()
-        page.entity = entity
-        page.roles = s.entityRoles[id] ?? []
-        page.events = (s.entityEvents[id] ?? []).enumerated().sorted { ($0.element.date, $0.offset) < ($1.element.date, $1.offset) }.map(\.element)
-        page.documents = s.entityDocuments[id] ?? []
-        let articles = s.entityArticles[id] ?? []
-        page.articleIDs = articles.map { s.articles[$0].id }
+        page.entity = s.entities[Int(number)]
+        // Offices, documents cited and events are read back from the stored extractions of the entity's articles.
+        var events: [Event] = []
+        for d in articles {
+            let extraction = s.extraction(d)
+            page.roles += extraction.roles.filter { $0.personID == id || $0.organizationID == id }
+            page.documents += extraction.documents.filter { $0.id == id }
+            events += extraction.events.filter { $0.participantIDs.contains(id) }
+        }
+        page.events = events.enumerated().sorted { ($0.element.date, $0.offset) < ($1.element.date, $1.offset) }.map(\.element)
+        page.articleIDs = articles.map { s.article($0).id }
 
         // Association: the Dice coefficient of the two article sets, 2·|A∩B| / (|A| + |B|). It rewards
         // entities that appear mostly together and discounts ones that are everywhere.
-        var together: [String: Int] = [:]
-        for d in articles { for other in s.documentEntities[d] where other != id { together[other, default: 0] += 1 } }
+        var together: [Int32: Int] = [:]
+        for d in articles { for other in s.documentEntities[Int(d)] where other != number { together[other, default: 0] += 1 } }
         page.coMentions = together.compactMap { other, count -> CoMention? in
+            let entity = s.entities[Int(other)]
             // Dates share articles with everything in them and say nothing about who works with whom.
-            guard let entity = s.entities[other], entity.type != .date else { return nil }
+            guard entity.type != .date else { return nil }
             var mention = CoMention()
-            mention.entityID = other
+            mention.entityID = entity.id
             mention.name = entity.name
             mention.type = entity.type
             mention.articles = UInt32(count)
-            mention.score = 2 * Double(count) / Double(articles.count + (s.entityArticles[other]?.count ?? count))
+            mention.score = 2 * Double(count) / Double(articles.count + s.articleCount(of: other))
             return mention
         }.sorted { ($0.score, $0.articles, $1.entityID) > ($1.score, $1.articles, $0.entityID) }.prefix(20).map { $0 }
 
         var months: [String: Int] = [:]
         var provinces: [String: Int] = [:]
-        for d in articles {
+        for d in articles.map(Int.init) {
             months[String(s.dates[d].prefix(7)), default: 0] += 1
             if !s.provinceNames[d].isEmpty { provinces[s.provinceNames[d], default: 0] += 1 }
         }
@@ -598,34 +601,41 @@ public final class SearchIndex: Sendable {
     /// or province name matches entities filed under that province.
     public func meetings(_ request: MeetingsRequest) -> [Meeting] {
         let s = snapshot
+        let limit = request.limit == 0 ? 20 : Int(min(request.limit, 100))
+        /// An entity id matches itself; an organization or person side also matches the people holding office
+        /// in it (by the roles extracted from its articles); a place or province name matches entities filed there.
         func matcher(_ side: String) -> (String) -> Bool {
-            let folded = VietnameseText.fold(side)
-            let named = s.entities[side]
-            let province = named.map { $0.type == .location ? VietnameseText.fold($0.name) : "" } ?? folded
+            let named = s.entity(side)
+            let province = named.map { $0.type == .location ? VietnameseText.fold($0.name) : "" } ?? VietnameseText.fold(side)
+            var holders: Set<String> = []
+            if named?.type == .organization || named?.type == .person, let number = s.entityNumber(side) {
+                for d in s.articles(of: number) {
+                    for role in s.extraction(d).roles where role.organizationID == side { holders.insert(role.personID) }
+                }
+            }
             return { id in
                 if id == side { return true }
-                guard let entity = s.entities[id] else { return false }
-                if named?.type == .organization || named?.type == .person {
-                    return (s.entityRoles[id] ?? []).contains { $0.personID == id && $0.organizationID == side }
-                }
+                guard let entity = s.entity(id) else { return false }
+                if named?.type == .organization || named?.type == .person { return holders.contains(id) }
                 guard !province.isEmpty else { return false }
                 return VietnameseText.fold(entity.province) == province || (entity.type == .location && VietnameseText.fold(entity.name) == province)
             }
         }
         let sideA = matcher(request.sideA), sideB = matcher(request.sideB)
-        let limit = request.limit == 0 ? 20 : Int(min(request.limit, 100))
         var found: [Meeting] = []
-        for d in s.documentEvents.indices where !s.documentEvents[d].isEmpty {
-            for event in s.documentEvents[d] {
+        for d in s.eventDocuments {
+            let extraction = s.extraction(d)
+            for event in extraction.events {
                 let a = event.participantIDs.filter(sideA), b = event.participantIDs.filter(sideB)
                 guard !a.isEmpty, !b.isEmpty, Set(a) != Set(b) || a.count > 1 else { continue }
-                let date = event.date.first?.isNumber == true ? event.date : s.dates[d]
+                let date = event.date.first?.isNumber == true ? event.date : s.dates[Int(d)]
                 if !request.dateFrom.isEmpty, date.isEmpty || date < request.dateFrom { continue }
                 if !request.dateTo.isEmpty, date.isEmpty || (date > request.dateTo && !date.hasPrefix(request.dateTo)) { continue }
+                let article = s.article(d)
                 var meeting = Meeting()
                 meeting.event = event
-                meeting.articleID = s.articles[d].id
-                meeting.articleTitle = s.articles[d].title
+                meeting.articleID = article.id
+                meeting.articleTitle = article.title
                 meeting.date = date
                 meeting.sideAIDs = a
                 meeting.sideBIDs = b
@@ -639,27 +649,29 @@ public final class SearchIndex: Sendable {
     public func entities(prefix: String, type: EntityType?, limit: Int) -> [Entity] {
         let s = snapshot
         let wanted = Array(VietnameseText.fold(prefix).utf8)
-        let candidates = s.entities.values.filter { type == nil || $0.type == type }
-        let mentions = { (e: Entity) in s.entityArticles[e.id]?.count ?? 0 }
+        let candidates = s.entities.indices.filter { type == nil || s.entities[$0].type == type }
         let names = { (e: Entity) in ([e.name] + e.aliases).map { Array(VietnameseText.fold($0).utf8) } }
-        let exact = candidates.filter { e in names(e).contains { $0.starts(with: wanted) } }
-        if !exact.isEmpty {
-            return exact.sorted { (mentions($0), $1.name) > (mentions($1), $0.name) }.prefix(limit).map { $0 }
+        /// Most-mentioned first, then by name; counts only for the few that match.
+        func ranked(_ found: [(number: Int, edits: Int)]) -> [Entity] {
+            found.map { ($0.edits, s.articleCount(of: Int32($0.number)), s.entities[$0.number]) }
+                .sorted { ($0.0, $1.1, $0.2.name) < ($1.0, $0.1, $1.2.name) }.prefix(limit).map(\.2)
         }
+        let exact = candidates.filter { names(s.entities[$0]).contains { $0.starts(with: wanted) } }
+        if !exact.isEmpty { return ranked(exact.map { ($0, 0) }) }
         // Nothing starts that way: allow typos, one in a name of up to 8 letters, two beyond, measured
         // against the names' beginnings of about the same length.
         let allowed = wanted.count < 4 ? 0 : wanted.count <= 8 ? 1 : 2
         guard allowed > 0 else { return [] }
-        let near = candidates.compactMap { e -> (Entity, Int)? in
+        let near = candidates.compactMap { number -> (Int, Int)? in
             var best = allowed + 1
-            for name in names(e) {
+            for name in names(s.entities[number]) {
                 for length in max(1, wanted.count - allowed)...(wanted.count + allowed) where length <= name.count {
                     best = min(best, Self.editDistance(wanted, name[..<length], limit: allowed))
                 }
             }
-            return best <= allowed ? (e, best) : nil
+            return best <= allowed ? (number, best) : nil
         }
-        return near.sorted { ($1.1, mentions($0.0), $1.0.name) < ($0.1, mentions($1.0), $0.0.name) }.prefix(limit).map(\.0)
+        return ranked(near)
     }
 
     /// Edits (insertions, deletions, substitutions, swaps of neighbours) between `a` and `b`; any value
@@ -688,7 +700,7 @@ public final class SearchIndex: Sendable {
     public var stats: StatsResponse {
         let s = snapshot
         var stats = StatsResponse()
-        stats.articles = UInt64(s.articles.count)
+        stats.articles = UInt64(s.documentCount)
         stats.entities = UInt64(s.entities.count)
         stats.appliedSeq = s.appliedSeq
         stats.headSeq = max(s.headSeq, s.appliedSeq)

@@ -1,0 +1,307 @@
+import BantinCore
+import NIOCore
+
+/// Turns a batch of articles into a `Segment`. Owned by whoever applies the change feed; readers never see it.
+///
+/// Its vocabulary maps each token as written ("Người", "người", "NGUOI") to the ids of its folded syllable
+/// and of its lower-case exact form, so the folding work is done once per distinct spelling, not once per
+/// occurrence; after that a token costs one hash lookup of a small string and an append.
+struct SegmentBuilder {
+    private struct Spelling {
+        var term: Int32
+        var exact: Int32  // −1: no diacritics, the folded form is the only one
+    }
+
+    /// One list being written; its buffers are reused from batch to batch.
+    private struct OpenList {
+        var bytes: [UInt8] = []
+        var checkpoints: [Segment.Checkpoint] = []
+        var documents = 0
+        var lastDocument: Int32 = -1
+
+        mutating func startEntry(_ document: Int32) {
+            if documents > 0, documents % Segment.checkpointInterval == 0 {
+                checkpoints.append(Segment.Checkpoint(document: document, previous: lastDocument, offset: UInt32(bytes.count), ordinal: UInt32(documents)))
+            }
+            LEB128.append(Int(document - lastDocument), to: &bytes)
+            documents += 1
+            lastDocument = document
+        }
+
+        mutating func reset() {
+            bytes.removeAll(keepingCapacity: true)
+            checkpoints.removeAll(keepingCapacity: true)
+            documents = 0
+            lastDocument = -1
+        }
+    }
+
+    /// A spelling of up to 16 UTF-8 bytes (nearly every syllable), packed into two words: hashing it costs two
+    /// word mixes, with no string to build or normalize. Longer spellings are keyed by their string.
+    private struct ShortSpelling: Hashable {
+        var low: UInt64
+        var high: UInt64
+    }
+
+    private var shortSpellings: [ShortSpelling: Spelling] = [:]
+    private var spellings: [String: Spelling] = [:]
+    private var termNames: [String] = []
+    private var termIDs: [String: Int32] = [:]
+    private var exactNames: [String] = []
+    private var exactIDs: [String: Int32] = [:]
+
+    private var termLists: [OpenList] = []
+    private var exactLists: [OpenList] = []
+    private var touchedTerms: [Int32] = []
+    private var touchedExact: [Int32] = []
+    private var stored = ByteBuffer()
+    private var storedEnds: [Int] = []
+    private var articleNumbers: [String: Int32] = [:]
+    private var entityNumbers: [String: Int32] = [:]
+    private var entityDocuments: [Int32: [Int32]] = [:]
+    private(set) var firstDocument: Int32 = 0
+    private(set) var documentCount = 0
+
+    // Scratch, reused per document.
+    private var occurrences: [UInt64] = []
+    private var exactSeen: [Int32] = []
+    private var encodedPositions: [UInt8] = []
+
+    /// Positions left between the title and the body, so that no phrase spans the two.
+    static let fieldGap: Int32 = 8
+
+    /// Starts a batch whose first document is `document`.
+    mutating func begin(at document: Int32) {
+        firstDocument = document
+        documentCount = 0
+    }
+
+    /// Adds the next document of the batch: its text, the records kept for display, the entities it mentions
+    /// (distinct) and those mentioned here for the first time. Returns its length in positions (title, gap and
+    /// body) and its title's.
+    mutating func add(title: String, body: String, article: Article, extraction: Extraction,
+                      mentioned: [Int32], introduced: [(id: String, number: Int32)]) -> (length: Int32, titleLength: Int32) {
+        let document = firstDocument + Int32(documentCount)
+        documentCount += 1
+        articleNumbers[article.id] = document
+        for (id, number) in introduced { entityNumbers[id] = number }
+        for number in mentioned { entityDocuments[number, default: []].append(document) }
+        occurrences.removeAll(keepingCapacity: true)
+        exactSeen.removeAll(keepingCapacity: true)
+        var position: Int32 = 0
+        tokenize(title, from: &position)
+        let titleLength = position
+        position += Self.fieldGap
+        tokenize(body, from: &position)
+
+        // Group the occurrences by term (sorted: term id in the high half, position in the low).
+        occurrences.sort()
+        var i = 0
+        while i < occurrences.count {
+            let term = Int(occurrences[i] >> 32)
+            var j = i
+            var inTitle = 0
+            encodedPositions.removeAll(keepingCapacity: true)
+            var previous: Int32 = 0
+            while j < occurrences.count, Int(occurrences[j] >> 32) == term {
+                let p = Int32(truncatingIfNeeded: occurrences[j] & 0xFFFF_FFFF)
+                if p < titleLength { inTitle += 1 }
+                LEB128.append(Int(j == i ? p : p - previous), to: &encodedPositions)
+                previous = p
+                j += 1
+            }
+            if termLists[term].documents == 0 { touchedTerms.append(Int32(term)) }
+            termLists[term].startEntry(document)
+            LEB128.append((j - i) << 1 | (inTitle > 0 ? 1 : 0), to: &termLists[term].bytes)
+            if inTitle > 0 { LEB128.append(inTitle, to: &termLists[term].bytes) }
+            LEB128.append(encodedPositions.count, to: &termLists[term].bytes)
+            termLists[term].bytes.append(contentsOf: encodedPositions)
+            i = j
+        }
+        exactSeen.sort()
+        var last: Int32 = -1
+        for exact in exactSeen where exact != last {
+            last = exact
+            if exactLists[Int(exact)].documents == 0 { touchedExact.append(exact) }
+            exactLists[Int(exact)].startEntry(document)
+        }
+
+        article.pack(into: &stored)
+        storedEnds.append(stored.writerIndex)
+        // Entities and mentions are kept by the index itself; the rest is read back for entity pages and meetings.
+        if !extraction.roles.isEmpty || !extraction.documents.isEmpty || !extraction.events.isEmpty {
+            var kept = Extraction()
+            kept.roles = extraction.roles
+            kept.documents = extraction.documents
+            kept.events = extraction.events
+            kept.pack(into: &stored)
+        }
+        storedEnds.append(stored.writerIndex)
+        return (position, titleLength)
+    }
+
+    private mutating func tokenize(_ field: String, from position: inout Int32) {
+        var field = field
+        field.makeContiguousUTF8()
+        let ranges = VietnameseText.tokenRanges(field)
+        field.utf8.withContiguousStorageIfAvailable { bytes in
+            for range in ranges {
+                let spelling: Spelling
+                if range.count <= 16 {
+                    var key = ShortSpelling(low: 0, high: 0)
+                    withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[range])) }
+                    if let known = shortSpellings[key] {
+                        spelling = known
+                    } else {
+                        spelling = learn(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+                        shortSpellings[key] = spelling
+                    }
+                } else {
+                    let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                    spelling = spellings[raw] ?? learn(raw)
+                }
+                occurrences.append(UInt64(UInt32(spelling.term)) << 32 | UInt64(UInt32(position)))
+                if spelling.exact >= 0 { exactSeen.append(spelling.exact) }
+                position += 1
+            }
+        }
+    }
+
+    /// Files a spelling seen for the first time under its folded syllable and its exact form.
+    private mutating func learn(_ raw: String) -> Spelling {
+        func id(_ name: String, _ ids: inout [String: Int32], _ names: inout [String], _ lists: inout [OpenList]) -> Int32 {
+            if let id = ids[name] { return id }
+            let id = Int32(names.count)
+            ids[name] = id
+            names.append(name)
+            lists.append(OpenList())
+            return id
+        }
+        let term = id(VietnameseText.fold(raw), &termIDs, &termNames, &termLists)
+        var exact: Int32 = -1
+        if raw.utf8.contains(where: { $0 >= 0x80 }) {
+            let lower = raw.unicodeScalars.contains(where: VietnameseText.isUppercase) ? raw.lowercased() : raw
+            exact = id(lower, &exactIDs, &exactNames, &exactLists)
+        }
+        let spelling = Spelling(term: term, exact: exact)
+        if raw.utf8.count > 16 { spellings[raw] = spelling }
+        return spelling
+    }
+
+    /// The batch as a segment (nil when it is empty); the builder is ready for the next batch.
+    mutating func seal() -> Segment? {
+        guard documentCount > 0 else { return nil }
+        let size = touchedTerms.reduce(0) { $0 + termLists[Int($1)].bytes.count } + touchedExact.reduce(0) { $0 + exactLists[Int($1)].bytes.count }
+        let bytes = Segment.allocate(size)
+        var offset = 0
+        var checkpoints: [Segment.Checkpoint] = []
+        func move(_ touched: [Int32], _ lists: inout [OpenList], _ names: [String]) -> [String: Segment.Term] {
+            var terms: [String: Segment.Term] = [:]
+            terms.reserveCapacity(touched.count)
+            for id in touched {
+                let list = lists[Int(id)]
+                list.bytes.withUnsafeBufferPointer { source in
+                    if let from = source.baseAddress { (bytes.baseAddress! + offset).initialize(from: from, count: source.count) }
+                }
+                terms[names[Int(id)]] = Segment.Term(offset: offset, length: list.bytes.count, documents: list.documents, lastDocument: list.lastDocument,
+                                                     firstCheckpoint: checkpoints.count, checkpointCount: list.checkpoints.count)
+                checkpoints.append(contentsOf: list.checkpoints)
+                offset += list.bytes.count
+                lists[Int(id)].reset()
+            }
+            return terms
+        }
+        let terms = move(touchedTerms, &termLists, termNames)
+        let exactForms = move(touchedExact, &exactLists, exactNames)
+        let storedBytes = Segment.allocate(stored.readableBytes)
+        stored.withUnsafeReadableBytes { source in
+            if let from = source.baseAddress { storedBytes.baseAddress!.initialize(from: from.assumingMemoryBound(to: UInt8.self), count: source.count) }
+        }
+        let segment = Segment(firstDocument: firstDocument, documentCount: documentCount, terms: terms, exactForms: exactForms,
+                              checkpoints: checkpoints, bytes: bytes,
+                              stored: [StoredArticles(firstDocument: firstDocument, bytes: storedBytes, ends: storedEnds)],
+                              articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
+        articleNumbers = [:]
+        entityNumbers = [:]
+        entityDocuments = [:]
+        touchedTerms.removeAll(keepingCapacity: true)
+        touchedExact.removeAll(keepingCapacity: true)
+        stored.clear()
+        storedEnds.removeAll(keepingCapacity: true)
+        firstDocument += Int32(documentCount)
+        documentCount = 0
+        return segment
+    }
+}
+
+extension Segment {
+    /// One segment holding the documents of `a` then `b` (consecutive): each term's streams are concatenated,
+    /// the first entry of `b`'s part re-based on `a`'s last document. Stored articles are shared, not copied.
+    static func merged(_ a: Segment, _ b: Segment) -> Segment {
+        precondition(a.endDocument == b.firstDocument)
+        // Re-basing a first entry can lengthen its varint by up to 5 bytes.
+        let bound = a.bytes.count + b.bytes.count + 5 * (b.terms.count + b.exactForms.count)
+        let bytes = Segment.allocate(bound)
+        var offset = 0
+        var checkpoints: [Checkpoint] = []
+        checkpoints.reserveCapacity(a.checkpoints.count + b.checkpoints.count)
+        var head: [UInt8] = []
+
+        /// Appends one segment's stream for a term to the one being written (`result`).
+        func append(_ segment: Segment, _ term: Term, to result: inout Term, lastKept: inout Int) {
+            let source = UnsafePointer(segment.bytes.baseAddress! + term.offset)
+            var read = 0
+            let first = Int32(LEB128.read(source, &read)) - 1  // every stream starts from −1
+            let start = offset
+            head.removeAll(keepingCapacity: true)
+            LEB128.append(Int(first - result.lastDocument), to: &head)
+            for byte in head {
+                bytes[offset] = byte
+                offset += 1
+            }
+            let rest = term.length - read
+            (bytes.baseAddress! + offset).initialize(from: source + read, count: rest)
+            offset += rest
+            let shift = head.count - read
+            let ordinalBase = result.documents
+            if ordinalBase > 0, ordinalBase - lastKept >= Segment.checkpointInterval {
+                checkpoints.append(Checkpoint(document: first, previous: result.lastDocument, offset: UInt32(start - result.offset), ordinal: UInt32(ordinalBase)))
+                lastKept = ordinalBase
+            }
+            for c in segment.checkpoints[term.firstCheckpoint..<(term.firstCheckpoint + term.checkpointCount)] {
+                let ordinal = ordinalBase + Int(c.ordinal)
+                guard ordinal - lastKept >= Segment.checkpointInterval else { continue }
+                checkpoints.append(Checkpoint(document: c.document, previous: c.previous,
+                                              offset: UInt32(start - result.offset + Int(c.offset) + shift), ordinal: UInt32(ordinal)))
+                lastKept = ordinal
+            }
+            result.documents += term.documents
+            result.lastDocument = term.lastDocument
+        }
+        func mergeTerms(_ first: [String: Term], _ second: [String: Term]) -> [String: Term] {
+            var merged: [String: Term] = [:]
+            merged.reserveCapacity(first.count + second.count)
+            func write(_ name: String, _ parts: [(Segment, Term)]) {
+                var result = Term(offset: offset, length: 0, documents: 0, lastDocument: -1, firstCheckpoint: checkpoints.count, checkpointCount: 0)
+                var lastKept = 0
+                for (segment, term) in parts { append(segment, term, to: &result, lastKept: &lastKept) }
+                result.length = offset - result.offset
+                result.checkpointCount = checkpoints.count - result.firstCheckpoint
+                merged[name] = result
+            }
+            for (name, term) in first {
+                if let later = second[name] { write(name, [(a, term), (b, later)]) } else { write(name, [(a, term)]) }
+            }
+            for (name, term) in second where first[name] == nil { write(name, [(b, term)]) }
+            return merged
+        }
+        let terms = mergeTerms(a.terms, b.terms)
+        let exactForms = mergeTerms(a.exactForms, b.exactForms)
+        return Segment(firstDocument: a.firstDocument, documentCount: a.documentCount + b.documentCount,
+                       terms: terms, exactForms: exactForms, checkpoints: checkpoints,
+                       bytes: UnsafeMutableBufferPointer(rebasing: bytes[0..<offset]), stored: a.stored + b.stored,
+                       articleNumbers: a.articleNumbers.merging(b.articleNumbers) { first, _ in first },
+                       entityNumbers: a.entityNumbers.merging(b.entityNumbers) { first, _ in first },
+                       entityDocuments: a.entityDocuments.merging(b.entityDocuments, uniquingKeysWith: +))
+    }
+}

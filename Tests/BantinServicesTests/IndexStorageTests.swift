@@ -1,0 +1,114 @@
+import BantinCore
+import BantinCorpus
+import BantinIngest
+import BantinQuery
+import Foundation
+import Testing
+
+/// The index's storage: segments per batch, merged as they accumulate, with skip checkpoints in long
+/// posting lists. However the articles arrive, the answers must be the same, and BM25 must be the formula.
+@Suite struct IndexStorageTests {
+    static let queries = [
+        "tỉnh", "tinh", "ủy ban", #""ban chấp hành""#, #""thông tin đối ngoại""#, "hội nghị tỉnh ủy", "title:tỉnh",
+        "tỉnh -huyện", "đồng chí OR đại biểu", "xã hội sort:date", "nghị quyết type:document", "phát triển kinh tế xã hội",
+    ]
+
+    static func results(_ index: SearchIndex, _ text: String, documents: Int? = nil) throws -> [String] {
+        let result = index.search(try SearchQuery(parsing: text), offset: 0, limit: 200, documents: documents, facets: ["province", "person", "year"])
+        return ["\(result.total) \(result.facets)"] + result.hits.map { "\($0.article.id) \($0.score) \($0.bodyMatches.sorted { $0.key < $1.key })" }
+    }
+
+    /// The extracted corpus of the search tests, then 400 more generated articles (not extracted: this is about
+    /// postings), so that lists run past document 128, where a re-based first entry changes its varint's length.
+    static let changes: Result<[Change], any Error> = Result {
+        let extracted = try SearchEngineTests.corpus.get()
+        let more = try (0..<400).map { k in
+            var change = Change()
+            change.stored = StoredArticle(article: try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 9).article(k).text)).article,
+                                          extraction: Extraction())
+            change.seq = UInt64(extracted.count + k + 1)
+            return change
+        }
+        return extracted + more
+    }
+
+    @Test func batchesOfAnySizeAndTheirMergesAnswerAsOneBatchDoes() throws {
+        let changes = try Self.changes.get()
+        let whole = SearchIndex()
+        whole.apply(changes)
+        // Batches of 1 to 150 articles: segments, merged pairwise, lists re-based and their checkpoints
+        // carried over (the common syllables are in hundreds of articles, so they have checkpoints).
+        let batched = SearchIndex()
+        var random = SplitMix64(seed: 11)
+        var start = 0
+        while start < changes.count {
+            let end = min(changes.count, start + 1 + Int(random.next() % 150))
+            batched.apply(Array(changes[start..<end]))
+            start = end
+        }
+        #expect(batched.stats == whole.stats)
+        for text in Self.queries {
+            #expect(try Self.results(batched, text) == Self.results(whole, text), "\(text)")
+            // A cursor's prefix of the collection cuts lists inside a segment.
+            #expect(try Self.results(batched, text, documents: 237) == Self.results(whole, text, documents: 237), "\(text) over 237")
+        }
+        for change in changes {
+            let id = change.stored!.article!.id
+            #expect(batched.article(id: id) == whole.article(id: id))
+        }
+        for entity in whole.entities(prefix: "", type: nil, limit: 40) {
+            #expect(batched.entityPage(id: entity.id) == whole.entityPage(id: entity.id), "\(entity.name)")
+        }
+        // And the segmented index survives a snapshot round trip.
+        let path = NSTemporaryDirectory() + "bantin-segments-\(UUID().uuidString).snapshot"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try IndexSnapshot.write(batched, to: path)
+        let loaded = SearchIndex()
+        try IndexSnapshot.load(from: path, into: loaded)
+        for text in Self.queries { #expect(try Self.results(loaded, text) == Self.results(whole, text), "\(text) after loading") }
+    }
+
+    static func change(_ seq: Int, title: String, body: String) -> Change {
+        var article = Article()
+        article.id = "hand-\(seq)"
+        article.title = title
+        article.paragraphs = [body]
+        var change = Change()
+        change.stored = StoredArticle(article: article, extraction: Extraction())
+        change.seq = UInt64(seq)
+        return change
+    }
+
+    @Test func scoresAreBM25ComputedByHand() throws {
+        let index = SearchIndex()
+        index.apply([
+            Self.change(1, title: "Hội nghị", body: "tỉnh ủy họp tỉnh ủy"),
+            Self.change(2, title: "Tin tức", body: "hội nghị tỉnh"),
+            Self.change(3, title: "Thể thao", body: "bóng đá"),
+        ])
+        // Lengths count the title, 8 positions of gap, then the body: 2 + 8 + 5 = 15, 2 + 8 + 3 = 13, 2 + 8 + 2 = 12.
+        let average = (15.0 + 13.0 + 12.0) / 3
+        func bm25(tf: Double, length: Double, idf: Double) -> Double { idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average)) }
+
+        // "tỉnh": in articles 1 (twice) and 2 (once) of 3, so idf = ln(1 + (3 − 2 + 0.5) / (2 + 0.5)) = ln 1.6.
+        // Both spell it with its diacritics, as typed: both × 1.25.
+        let tinh = index.search(try SearchQuery(parsing: "tỉnh"), offset: 0, limit: 10)
+        #expect(tinh.hits.map(\.article.id) == ["hand-1", "hand-2"])
+        #expect(abs(tinh.hits[0].score - 1.25 * bm25(tf: 2, length: 15, idf: log(1.6))) < 1e-9)
+        #expect(abs(tinh.hits[1].score - 1.25 * bm25(tf: 1, length: 13, idf: log(1.6))) < 1e-9)
+
+        // "hội nghị", unquoted: each word is one clause, idf ln 1.6 each. In article 1 both are in the title, which
+        // counts three times (tf 1 + 2 · 1 = 3); in article 2 both are in the body (tf 1). They stand side by side
+        // in both (× 2), with the diacritics typed (× 1.25).
+        let meeting = index.search(try SearchQuery(parsing: "hội nghị"), offset: 0, limit: 10)
+        #expect(meeting.hits.map(\.article.id) == ["hand-1", "hand-2"])
+        #expect(abs(meeting.hits[0].score - 2 * 1.25 * 2 * bm25(tf: 3, length: 15, idf: log(1.6))) < 1e-9)
+        #expect(abs(meeting.hits[1].score - 2 * 1.25 * 2 * bm25(tf: 1, length: 13, idf: log(1.6))) < 1e-9)
+
+        // Typed without diacritics: the same articles, no exact-form factor. "bong da" is in one article of three:
+        // idf = ln(1 + 2.5 / 1.5) per syllable, summed for the phrase, tf 1.
+        let football = index.search(try SearchQuery(parsing: #""bong da""#), offset: 0, limit: 10)
+        #expect(football.hits.map(\.article.id) == ["hand-3"])
+        #expect(abs(football.hits[0].score - bm25(tf: 1, length: 12, idf: 2 * log(1 + 2.5 / 1.5))) < 1e-9)
+    }
+}

@@ -174,16 +174,7 @@ struct PostingCursor {
 
     var count: Int { term.documents }
 
-    private mutating func varint() -> Int {
-        var value = 0, shift = 0
-        while true {
-            let byte = base[offset]
-            offset += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-    }
+    private mutating func varint() -> Int { LEB128.read(base, &offset) }
 
     /// Moves to the next posting; false (and `document` = `Int32.max`) at the end.
     @discardableResult
@@ -248,14 +239,7 @@ struct PostingCursor {
         var position: Int32 = 0
         var first = true
         while at < positionsEnd {
-            var value = 0, shift = 0
-            while true {
-                let byte = base[at]
-                at += 1
-                value |= Int(byte & 0x7F) << shift
-                if byte < 0x80 { break }
-                shift += 7
-            }
+            let value = LEB128.read(base, &at)
             position = first ? Int32(value) : position + Int32(value)
             first = false
             out.append(position)

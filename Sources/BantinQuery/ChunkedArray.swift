@@ -5,12 +5,28 @@
 /// number of articles; here it copies the list of chunk references and the one chunk written to.
 struct ChunkedArray<Element: Sendable>: RandomAccessCollection, Sendable {
     /// @unchecked: a chunk is written only through `unique(_:)`, that is only when this array is its sole
-    /// owner; a chunk any reader can reach is never mutated.
+    /// owner; a chunk any reader can reach is never mutated. Its elements sit behind a `let` pointer rather
+    /// than in a `var` array so that reading one (every search scores thousands) needs no runtime exclusivity
+    /// check, which a class's `var` property costs on every access.
     private final class Chunk: @unchecked Sendable {
-        var elements: [Element]
-        init(_ elements: [Element]) {
-            self.elements = elements
-            self.elements.reserveCapacity(ChunkedArray.chunkSize)
+        let elements = UnsafeMutablePointer<Element>.allocate(capacity: ChunkedArray.chunkSize)
+        var count = 0
+
+        func copy() -> Chunk {
+            let copy = Chunk()
+            copy.elements.initialize(from: elements, count: count)
+            copy.count = count
+            return copy
+        }
+
+        func append(_ element: Element) {
+            (elements + count).initialize(to: element)
+            count += 1
+        }
+
+        deinit {
+            elements.deinitialize(count: count)
+            elements.deallocate()
         }
     }
 
@@ -30,7 +46,10 @@ struct ChunkedArray<Element: Sendable>: RandomAccessCollection, Sendable {
     var endIndex: Int { count }
 
     subscript(i: Int) -> Element {
-        get { chunks[i >> Self.chunkShift].elements[i & (Self.chunkSize - 1)] }
+        get {
+            precondition(i >= 0 && i < count, "index out of range")
+            return chunks[i >> Self.chunkShift].elements[i & (Self.chunkSize - 1)]
+        }
         set {
             precondition(i >= 0 && i < count, "index out of range")
             unique(i >> Self.chunkShift).elements[i & (Self.chunkSize - 1)] = newValue
@@ -38,11 +57,8 @@ struct ChunkedArray<Element: Sendable>: RandomAccessCollection, Sendable {
     }
 
     mutating func append(_ element: Element) {
-        if count & (Self.chunkSize - 1) == 0 {
-            chunks.append(Chunk([element]))
-        } else {
-            unique(chunks.count - 1).elements.append(element)
-        }
+        if count & (Self.chunkSize - 1) == 0 { chunks.append(Chunk()) }
+        unique(chunks.count - 1).append(element)
         count += 1
     }
 
@@ -50,7 +66,7 @@ struct ChunkedArray<Element: Sendable>: RandomAccessCollection, Sendable {
 
     /// Chunk `k`, copied first if anyone else holds it.
     private mutating func unique(_ k: Int) -> Chunk {
-        if !isKnownUniquelyReferenced(&chunks[k]) { chunks[k] = Chunk(chunks[k].elements) }
+        if !isKnownUniquelyReferenced(&chunks[k]) { chunks[k] = chunks[k].copy() }
         return chunks[k]
     }
 }

@@ -5,14 +5,14 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 5 (integers are LEB128 varints unless said otherwise):
+/// Format, version 6 (integers are LEB128 varints unless said otherwise):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
 /// The payload holds the applied and head seqs; per article its id, province, date, province keys and entity
 /// numbers; the article and title lengths as raw 32-bit arrays; the articles with events; the entities as
 /// packed protobuf messages (domain.proto), each with its articles delta-coded; then the segments as they
-/// are in memory: term names with where their streams lie, the checkpoints and stored-record ends as raw
+/// are in memory: syllable, pair and exact-form names with where their streams lie, the checkpoints and stored-record ends as raw
 /// arrays, the posting bytes and the packed stored articles. Loading is therefore a read, a checksum and a
 /// few large copies, with no per-posting work. Raw arrays are in this machine's byte order and layout
 /// (little-endian, 64-bit): a snapshot is read where it was written.
@@ -22,7 +22,7 @@ import NIOCore
 /// never correctness. Files are written to a temporary name, fsynced and renamed over the old one, so a crash
 /// leaves the old snapshot or the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 5
+    public static let version: UInt32 = 6
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -84,7 +84,7 @@ public enum IndexSnapshot {
         for segment in s.segments {
             out.writeVarint(UInt64(segment.firstDocument))
             out.writeVarint(UInt64(segment.documentCount))
-            for terms in [segment.terms, segment.exactForms] {
+            for terms in [segment.terms, segment.pairs, segment.exactForms] {
                 out.writeVarint(UInt64(terms.count))
                 for (name, term) in terms {
                     out.writeCountedString(name)
@@ -202,7 +202,7 @@ public enum IndexSnapshot {
             guard first == next, documents > 0, Int(first) + documents <= count else { throw Invalid(description: "segments do not cover the articles in order") }
             next = first + Int32(documents)
             var lists: [[String: Segment.Term]] = []
-            for _ in 0..<2 {
+            for _ in 0..<3 {
                 let terms = Int(try buffer.readVarintOrThrow())
                 var map: [String: Segment.Term] = [:]
                 map.reserveCapacity(terms)
@@ -246,7 +246,7 @@ public enum IndexSnapshot {
                 stored.append(block)
             }
             guard storedNext == next else { throw Invalid(description: "stored articles lie outside their segment") }
-            let segment = Segment(firstDocument: first, documentCount: documents, terms: lists[0], exactForms: lists[1],
+            let segment = Segment(firstDocument: first, documentCount: documents, terms: lists[0], pairs: lists[1], exactForms: lists[2],
                                   checkpoints: checkpoints, bytes: bytes, stored: stored,
                                   articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
             // Everything a cursor or a stored-record read trusts, checked once here rather than on every read.

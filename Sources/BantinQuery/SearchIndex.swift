@@ -249,6 +249,12 @@ public final class SearchIndex: Sendable {
     /// articles only (all of them when nil), which makes a ranking repeatable: a cursor carries that number, so
     /// page two is cut from the same ranking as page one however many articles arrived in between.
     public func search(_ query: SearchQuery, offset: Int, limit: Int, documents: Int? = nil, facets: [String] = []) -> Result {
+        search(query, offset: offset, limit: limit, documents: documents, facets: facets, general: false)
+    }
+
+    /// `general`: evaluate every query clause by clause, as lists of matches, even when it is a plain conjunction
+    /// that `conjunction` would stream (the tests compare the two).
+    func search(_ query: SearchQuery, offset: Int, limit: Int, documents: Int?, facets: [String], general: Bool) -> Result {
         let s = snapshot
         let n = min(documents ?? s.documentCount, s.documentCount)
         guard n > 0 else { return Result(hits: [], total: 0, documents: n, facets: []) }
@@ -271,67 +277,45 @@ public final class SearchIndex: Sendable {
         func evaluate(_ atom: SearchQuery.Atom) -> [Match] {
             let frequencies = atom.terms.map(documentFrequency)
             guard !frequencies.isEmpty, !frequencies.contains(0) else { return [] }
-            var matches: [Match] = []
-            if atom.terms.count == 1 {
-                matches.reserveCapacity(frequencies[0])
-                let idf = idf(frequencies[0])
-                for segment in segments {
-                    guard var postings = segment.postings(atom.terms[0]) else { continue }
-                    while postings.next(), postings.document < limitDocument {
-                        let inTitle = postings.titleFrequency
-                        if atom.titleOnly, inTitle == 0 { continue }
-                        let tf = atom.titleOnly ? Double(inTitle * 3) : Double(postings.frequency + inTitle * 2)
-                        matches.append(Match(document: postings.document, score: bm25(tf, idf: idf, document: postings.document)))
-                    }
-                }
-                return matches
-            }
-            // A phrase: every syllable, adjacent and in order. Walk the rarest syllable's postings, seek the
-            // others to the same document, then compare positions.
-            let pivot = frequencies.indices.min { frequencies[$0] < frequencies[$1] }!
+            // A phrase scores the sum of its syllables' idf with its own frequency.
             let idfSum = frequencies.reduce(0) { $0 + idf($1) }
-            if atom.terms.count == 2 {
-                // Two syllables (most Vietnamese words, and the side-by-side bonus of every two-word query): two
-                // cursors and two position buffers, no arrays of them, in the loop that dominates phrase queries.
-                var firstPositions: [Int32] = [], secondPositions: [Int32] = []
+            var matches: [Match] = []
+            if atom.terms.count <= 2 {
+                // One syllable, or two read from their pair list: a scan.
+                matches.reserveCapacity(frequencies.min()!)
                 for segment in segments {
-                    guard var first = segment.postings(atom.terms[0]), var second = segment.postings(atom.terms[1]) else { continue }
-                    // Leapfrog: each cursor seeks to the other's document until they agree.
-                    guard first.next() else { continue }
-                    while first.document < limitDocument {
-                        guard second.seek(first.document) else { break }
-                        if second.document == first.document {
-                            let document = first.document
-                            if let tf = Self.countAdjacent(first, second, &firstPositions, &secondPositions,
-                                                           titleLength: s.titleLengths[Int(document)], titleOnly: atom.titleOnly) {
-                                matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
-                            }
-                            guard first.next() else { break }
-                        } else {
-                            guard first.seek(second.document) else { break }
-                        }
+                    guard var postings = segment.postings(of: atom.terms) else { continue }
+                    while postings.next(), postings.document < limitDocument {
+                        guard let tf = atom.frequency(postings.frequency, inTitle: postings.titleFrequency) else { continue }
+                        matches.append(Match(document: postings.document, score: bm25(tf, idf: idfSum, document: postings.document)))
                     }
                 }
                 return matches
             }
+            // Three syllables or more: the documents in every one of its pair lists (walking the rarest, seeking the
+            // others), then their positions, to keep only the syllables standing together in order.
+            let pivot = frequencies.indices.min { frequencies[$0] < frequencies[$1] }!
             var positions = [[Int32]](repeating: [], count: atom.terms.count)
+            var walked = [Int](repeating: 0, count: atom.terms.count)
             for segment in segments {
-                var lists: [PostingCursor] = []
-                for term in atom.terms {
-                    guard let list = segment.postings(term) else { break }
-                    lists.append(list)
-                }
-                guard lists.count == atom.terms.count else { continue }
-                documents: while lists[pivot].next(), lists[pivot].document < limitDocument {
-                    let document = lists[pivot].document
-                    for j in lists.indices where j != pivot {
-                        guard lists[j].seek(document) else { break documents }
-                        guard lists[j].document == document else { continue documents }
+                let syllables = atom.terms.compactMap(segment.postings)
+                let pairs = zip(atom.terms, atom.terms.dropFirst()).compactMap(segment.pairPostings)
+                guard syllables.count == atom.terms.count, pairs.count == atom.terms.count - 1 else { continue }
+                var lists = syllables
+                var pairLists = pairs.sorted { $0.count < $1.count }
+                documents: while pairLists[0].next(), pairLists[0].document < limitDocument {
+                    let document = pairLists[0].document
+                    for j in pairLists.indices.dropFirst() {
+                        guard pairLists[j].seek(document) else { break documents }
+                        guard pairLists[j].document == document else { continue documents }
                     }
-                    for j in lists.indices { lists[j].positions(into: &positions[j]) }
+                    for j in lists.indices {
+                        lists[j].seek(document)
+                        lists[j].positions(into: &positions[j])
+                        walked[j] = 0
+                    }
                     let titleLength = s.titleLengths[Int(document)]
                     var starts = 0, inTitle = 0
-                    var walked = [Int](repeating: 0, count: lists.count)
                     for p in positions[pivot] {
                         let start = p - Int32(pivot)  // where the phrase would start
                         if start < 0 { continue }
@@ -350,10 +334,9 @@ public final class SearchIndex: Sendable {
                             if start < titleLength { inTitle += 1 }
                         }
                     }
-                    guard starts > 0 else { continue }
-                    if atom.titleOnly, inTitle == 0 { continue }
-                    let tf = atom.titleOnly ? Double(inTitle * 3) : Double(starts + inTitle * 2)
-                    matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
+                    if starts > 0, let tf = atom.frequency(starts, inTitle: inTitle) {
+                        matches.append(Match(document: document, score: bm25(tf, idf: idfSum, document: document)))
+                    }
                 }
             }
             return matches
@@ -368,15 +351,37 @@ public final class SearchIndex: Sendable {
             return documents
         }
 
-        // Clauses: each the union of its atoms; all of them intersected, smallest first.
-        let clauseMatches = query.clauses.map { clause in clause.map(evaluate).reduce([], Self.union) }.sorted { $0.count < $1.count }
+        // Unquoted words also found side by side, in order, score double; articles holding every syllable typed
+        // with diacritics, as typed, a quarter more.
+        let plain = query.clauses.compactMap { $0.count == 1 && !$0[0].isPhrase && !$0[0].titleOnly ? $0[0] : nil }
+        let sideBySide = plain.count > 1 ? SearchQuery.Atom(terms: plain.flatMap(\.terms), exact: plain.flatMap(\.exact), isPhrase: true) : nil
+        let exactSyllables = Set(query.clauses.flatMap { $0 }.flatMap { atom in zip(atom.exact, atom.terms).filter { $0 != $1 }.map(\.0) })
+
         var matches: [Match]
-        if let smallest = clauseMatches.first {
-            matches = clauseMatches.dropFirst().reduce(smallest, Self.intersection)
+        let atoms = query.clauses.compactMap { $0.count == 1 ? $0[0] : nil }
+        if !general, !atoms.isEmpty, atoms.count == query.clauses.count, (atoms + query.excluded).allSatisfy({ $0.terms.count <= 2 }),
+           (sideBySide?.terms.count ?? 0) <= 2 {
+            let frequencies = atoms.map { $0.terms.map(documentFrequency) }
+            let order = atoms.indices.sorted { frequencies[$0].min()! < frequencies[$1].min()! }  // rarest first
+            matches = frequencies.contains(where: { $0.contains(0) }) ? [] : Self.conjunction(
+                order.map { atoms[$0] }, idfs: order.map { frequencies[$0].reduce(0) { $0 + idf($1) } }, excluded: query.excluded,
+                sideBySide: sideBySide?.terms, exact: exactSyllables.sorted(), in: segments, below: limitDocument
+            ) { tf, idf, document in bm25(tf, idf: idf, document: document) }
         } else {
-            matches = (0..<Int32(n)).map { Match(document: $0, score: 0) }
+            // Clauses: each the union of its atoms; all of them intersected, smallest first.
+            let clauseMatches = query.clauses.map { clause in clause.map(evaluate).reduce([], Self.union) }.sorted { $0.count < $1.count }
+            if let smallest = clauseMatches.first {
+                matches = clauseMatches.dropFirst().reduce(smallest, Self.intersection)
+            } else {
+                matches = (0..<Int32(n)).map { Match(document: $0, score: 0) }
+            }
+            for atom in query.excluded where !matches.isEmpty { matches = Self.difference(matches, evaluate(atom)) }
+            if let sideBySide, !matches.isEmpty { Self.scale(&matches, in: evaluate(sideBySide).map(\.document), by: 2) }
+            if !exactSyllables.isEmpty, !matches.isEmpty {
+                let lists = exactSyllables.map(exactDocuments)
+                Self.scale(&matches, in: lists.dropFirst().reduce(lists[0]) { Self.intersection($0, $1) }, by: 1.25)
+            }
         }
-        for atom in query.excluded where !matches.isEmpty { matches = Self.difference(matches, evaluate(atom)) }
         let wantedEntities = query.entityIDs.map { s.entityNumber($0) ?? -1 }
         if !query.provinces.isEmpty || !query.dateFrom.isEmpty || !query.dateTo.isEmpty || !wantedEntities.isEmpty || !query.entityTypes.isEmpty {
             matches.removeAll { match in
@@ -391,52 +396,65 @@ public final class SearchIndex: Sendable {
             }
         }
 
-        // Side-by-side bonus for unquoted words.
-        let plain = query.clauses.compactMap { $0.count == 1 && !$0[0].isPhrase && !$0[0].titleOnly ? $0[0] : nil }
-        if plain.count > 1, !matches.isEmpty {
-            let sequence = SearchQuery.Atom(terms: plain.flatMap(\.terms), exact: plain.flatMap(\.exact), isPhrase: true)
-            Self.scale(&matches, in: evaluate(sequence).map(\.document), by: 2)
-        }
-        // Exact diacritics first: articles holding each syllable typed with diacritics, as typed, score a quarter more.
-        let exactSyllables = Set(query.clauses.flatMap { $0 }.flatMap { atom in zip(atom.exact, atom.terms).filter { $0 != $1 }.map(\.0) })
-        if !exactSyllables.isEmpty, !matches.isEmpty {
-            let lists = exactSyllables.map(exactDocuments)
-            Self.scale(&matches, in: lists.dropFirst().reduce(lists[0]) { Self.intersection($0, $1) }, by: 1.25)
-        }
 
         let wanted = offset + limit
         let best: [Match] = switch query.sort {
         case .relevance: Self.top(wanted, of: matches) { $0.score > $1.score || ($0.score == $1.score && $0.document < $1.document) }
         case .date: Self.top(wanted, of: matches) { (s.dates[Int($0.document)], $0.document) > (s.dates[Int($1.document)], $1.document) }
         }
-        let atoms = query.clauses.flatMap { $0 }
         let hits = best.dropFirst(offset).map {
             let d = Int($0.document)
             return Hit(article: s.article($0.document), score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
-                       bodyMatches: Self.bodyMatches(of: $0.document, atoms: atoms, in: s))
+                       bodyMatches: Self.bodyMatches(of: $0.document, atoms: query.clauses.flatMap { $0 }, in: s))
         }
         return Result(hits: hits, total: matches.count, documents: n,
                       facets: facets.isEmpty ? [] : Self.facets(facets, over: matches.map(\.document), in: s))
     }
 
-    /// The phrase tf of two cursors standing on the same document: how often the second syllable follows the
-    /// first, title occurrences counting three times; nil when never (or, title-only, never in the title).
-    static func countAdjacent(_ first: PostingCursor, _ second: PostingCursor, _ a: inout [Int32], _ b: inout [Int32],
-                              titleLength: Int32, titleOnly: Bool) -> Double? {
-        first.positions(into: &a)
-        second.positions(into: &b)
-        var j = 0, starts = 0, inTitle = 0
-        for p in a {
-            if titleOnly, p >= titleLength { break }
-            while j < b.count, b[j] < p + 1 { j += 1 }
-            if j == b.count { break }
-            if b[j] == p + 1 {
-                starts += 1
-                if p < titleLength { inTitle += 1 }
+    /// Matches of a conjunction of one- and two-syllable atoms (`atoms`, rarest first, with their idf), streamed
+    /// segment by segment: the cursors leapfrog (each seeks to the document another stands on until all agree),
+    /// so only documents holding every atom are scored, and exclusions and both bonuses are settled by seeking
+    /// their lists to that document. Equal to the general evaluation's matches, scores summed in the same order.
+    static func conjunction(_ atoms: [SearchQuery.Atom], idfs: [Double], excluded: [SearchQuery.Atom], sideBySide: [String]?, exact: [String],
+                            in segments: [Segment], below limit: Int32, bm25: (Double, Double, Int32) -> Double) -> [Match] {
+        var matches: [Match] = []
+        segments: for segment in segments {
+            var cursors: [PostingCursor] = []
+            for atom in atoms {
+                guard let cursor = segment.postings(of: atom.terms) else { continue segments }
+                cursors.append(cursor)
+            }
+            var exclusions = excluded.compactMap { atom in segment.postings(of: atom.terms).map { (cursor: $0, titleOnly: atom.titleOnly) } }
+            var together = sideBySide.flatMap(segment.postings(of:))
+            var exactLists = exact.compactMap(segment.exactDocuments)
+            let exactHere = !exact.isEmpty && exactLists.count == exact.count
+            guard cursors[0].next() else { continue }
+            var document = cursors[0].document
+            documents: while document < limit {
+                for j in cursors.indices.dropFirst() {
+                    guard cursors[j].seek(document) else { break documents }
+                    if cursors[j].document != document {
+                        guard cursors[0].seek(cursors[j].document) else { break documents }
+                        document = cursors[0].document
+                        continue documents
+                    }
+                }
+                // All stand on `document`; whether it matches or not, the rarest list moves on from here.
+                defer { document = cursors[0].next() ? cursors[0].document : .max }
+                var score = 0.0
+                for j in cursors.indices {
+                    guard let tf = atoms[j].frequency(cursors[j].frequency, inTitle: cursors[j].titleFrequency) else { continue documents }
+                    score += bm25(tf, idfs[j], document)
+                }
+                for j in exclusions.indices where exclusions[j].cursor.seek(document) && exclusions[j].cursor.document == document {
+                    if !exclusions[j].titleOnly || exclusions[j].cursor.titleFrequency > 0 { continue documents }
+                }
+                if together?.seek(document) == true, together?.document == document { score *= 2 }
+                if exactHere, exactLists.indices.allSatisfy({ exactLists[$0].seek(document) && exactLists[$0].document == document }) { score *= 1.25 }
+                matches.append(Match(document: document, score: score))
             }
         }
-        if titleOnly { return inTitle == 0 ? nil : Double(inTitle * 3) }
-        return starts == 0 ? nil : Double(starts + inTitle * 2)
+        return matches
     }
 
     /// The body syllables of `document` that `atoms` match (a phrase only where its syllables stand together).
@@ -569,7 +587,6 @@ public final class SearchIndex: Sendable {
         return best
     }
 
-    /// Counts over every match, top 10 values per facet.
     /// Counts over every match, top 10 values per facet.
     static func facets(_ names: [String], over documents: [Int32], in s: Snapshot) -> [Facet] {
         names.map { name in

@@ -12,6 +12,13 @@ public struct SearchQuery: Equatable, Sendable {
         public var titleOnly = false
         /// Quoted: the syllables must be adjacent, in order.
         public var isPhrase = false
+
+        /// The BM25 term frequency of this atom found `count` times in a document, `inTitle` of them in its title
+        /// (which count three times); nil when the atom is title-only and not in the title.
+        func frequency(_ count: Int, inTitle: Int) -> Double? {
+            if titleOnly { return inTitle == 0 ? nil : Double(inTitle * 3) }
+            return Double(count + inTitle * 2)
+        }
     }
 
     public enum Sort: String, Sendable { case relevance, date }

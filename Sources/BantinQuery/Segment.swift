@@ -15,7 +15,11 @@ import BantinCore
 ///     varint(byte length of the positions)
 ///     positions: the first as is, then the gaps      so a document can be skipped without decoding them
 ///
-/// Exact-form lists (`exact`) hold only the document gaps. Every 64th posting or so has a `Checkpoint`
+/// Pair lists (`pairs`) hold, for every two folded syllables that stand side by side somewhere, the document
+/// gap, `frequency << 1 | has title occurrences` and the title frequency, with no positions: a two-syllable
+/// phrase (most Vietnamese words, and the side-by-side bonus of every two-word query) is then read like one
+/// syllable instead of by walking two position lists. Exact-form lists (`exactForms`) hold only the document
+/// gaps. Every 64th posting or so has a `Checkpoint`
 /// (document, the document before it, byte offset, ordinal) so that seeking far is a binary search
 /// instead of a walk. All of a segment's streams live in one allocation, and so do its stored articles.
 /// A segment also maps its articles' ids and its new entities' ids to numbers, and lists the documents
@@ -50,6 +54,9 @@ final class Segment: @unchecked Sendable {
 
     /// Folded syllable → its postings (with positions).
     let terms: [String: Term]
+    /// Two folded syllables, side by side and joined by a space → the documents where the second follows the
+    /// first, with how often (no positions).
+    let pairs: [String: Term]
     /// Lower-case syllable with its diacritics → the documents holding it (ranks exact-diacritic matches first).
     let exactForms: [String: Term]
     let checkpoints: [Checkpoint]
@@ -65,7 +72,7 @@ final class Segment: @unchecked Sendable {
     /// Entity number → the documents of this segment mentioning it, ascending.
     let entityDocuments: [Int32: [Int32]]
 
-    init(firstDocument: Int32, documentCount: Int, terms: [String: Term], exactForms: [String: Term], checkpoints: [Checkpoint],
+    init(firstDocument: Int32, documentCount: Int, terms: [String: Term], pairs: [String: Term], exactForms: [String: Term], checkpoints: [Checkpoint],
          bytes: UnsafeMutableBufferPointer<UInt8>, stored: [StoredArticles],
          articleNumbers: [String: Int32], entityNumbers: [String: Int32], entityDocuments: [Int32: [Int32]]) {
         self.articleNumbers = articleNumbers
@@ -74,6 +81,7 @@ final class Segment: @unchecked Sendable {
         self.firstDocument = firstDocument
         self.documentCount = documentCount
         self.terms = terms
+        self.pairs = pairs
         self.exactForms = exactForms
         self.checkpoints = checkpoints
         self.bytes = bytes
@@ -104,11 +112,25 @@ final class Segment: @unchecked Sendable {
     }
 
     func postings(_ term: String) -> PostingCursor? {
-        terms[term].map { PostingCursor(segment: self, term: $0, positional: true) }
+        terms[term].map { PostingCursor(segment: self, term: $0, layout: .positions) }
+    }
+
+    /// The postings of `second` right after `first` (both folded syllables).
+    func pairPostings(_ first: String, _ second: String) -> PostingCursor? {
+        pairs[first + " " + second].map { PostingCursor(segment: self, term: $0, layout: .frequencies) }
+    }
+
+    /// The postings of a one- or two-syllable phrase, each entry's frequency counting its occurrences.
+    func postings(of phrase: [String]) -> PostingCursor? {
+        switch phrase.count {
+        case 1: postings(phrase[0])
+        case 2: pairPostings(phrase[0], phrase[1])
+        default: preconditionFailure("longer phrases are found by their positions")
+        }
     }
 
     func exactDocuments(_ form: String) -> PostingCursor? {
-        exactForms[form].map { PostingCursor(segment: self, term: $0, positional: false) }
+        exactForms[form].map { PostingCursor(segment: self, term: $0, layout: .documents) }
     }
 
     var byteCount: Int { bytes.count + checkpoints.count * MemoryLayout<Checkpoint>.stride + stored.reduce(0) { $0 + $1.bytes.count + $1.ends.count * 8 } }
@@ -151,9 +173,19 @@ final class StoredArticles: @unchecked Sendable {
 
 /// Reads one term's postings in a segment, forwards.
 struct PostingCursor {
+    /// What each entry holds after its document gap.
+    enum Layout {
+        /// Frequencies and positions (syllables).
+        case positions
+        /// Frequencies only (pairs).
+        case frequencies
+        /// Nothing (exact forms).
+        case documents
+    }
+
     let segment: Segment
     let term: Segment.Term
-    let positional: Bool
+    let layout: Layout
     private let base: UnsafePointer<UInt8>
     private var offset = 0
     /// The current document: −1 before the first `next()`, `Int32.max` past the end.
@@ -164,11 +196,13 @@ struct PostingCursor {
     private(set) var titleFrequency = 0
     private var positionsStart = 0
     private var positionsEnd = 0
+    /// The term's first checkpoint that may still lie ahead (an index into its checkpoints).
+    private var nextCheckpoint = 0
 
-    init(segment: Segment, term: Segment.Term, positional: Bool) {
+    init(segment: Segment, term: Segment.Term, layout: Layout) {
         self.segment = segment
         self.term = term
-        self.positional = positional
+        self.layout = layout
         base = UnsafePointer(segment.bytes.baseAddress! + term.offset)
     }
 
@@ -186,10 +220,12 @@ struct PostingCursor {
         }
         document += Int32(varint())
         ordinal += 1
-        if positional {
+        if layout != .documents {
             let f = varint()
             frequency = f >> 1
             titleFrequency = f & 1 == 0 ? 0 : varint()
+        }
+        if layout == .positions {
             let length = varint()
             positionsStart = offset
             offset += length
@@ -206,19 +242,26 @@ struct PostingCursor {
             offset = term.length
             return next()
         }
-        // The last checkpoint at or before the target, if it is ahead of where the cursor stands.
-        var low = 0, high = term.checkpointCount
-        while low < high {
-            let mid = (low + high) / 2
-            if segment.checkpoints[term.firstCheckpoint + mid].document <= target { low = mid + 1 } else { high = mid }
-        }
-        if low > 0 {
-            let checkpoint = segment.checkpoints[term.firstCheckpoint + low - 1]
-            if Int(checkpoint.ordinal) > ordinal + 1 {
-                offset = Int(checkpoint.offset)
-                document = checkpoint.previous
-                ordinal = Int(checkpoint.ordinal) - 1
+        // The last checkpoint at or before the target, found by galloping from the first one ahead of the cursor:
+        // cursors mostly seek a little way (a conjunction's lists move together), now and then far.
+        let checkpoints = segment.checkpoints, first = term.firstCheckpoint, end = term.checkpointCount
+        while nextCheckpoint < end, Int(checkpoints[first + nextCheckpoint].ordinal) <= ordinal + 1 { nextCheckpoint += 1 }
+        if nextCheckpoint < end, checkpoints[first + nextCheckpoint].document <= target {
+            var low = nextCheckpoint, step = 1  // checkpoints[low] is at or before the target
+            while low + step < end, checkpoints[first + low + step].document <= target {
+                low += step
+                step *= 2
             }
+            var high = min(low + step, end)  // checkpoints[high], if any, is past it
+            while high - low > 1 {
+                let mid = (low + high) / 2
+                if checkpoints[first + mid].document <= target { low = mid } else { high = mid }
+            }
+            let checkpoint = checkpoints[first + low]
+            offset = Int(checkpoint.offset)
+            document = checkpoint.previous
+            ordinal = Int(checkpoint.ordinal) - 1
+            nextCheckpoint = low + 1
         }
         while next() { if document >= target { return true } }
         return false
@@ -227,7 +270,7 @@ struct PostingCursor {
     /// How many postings are for documents below `limit`.
     func count(below limit: Int32) -> Int {
         if term.lastDocument < limit { return term.documents }
-        var probe = PostingCursor(segment: segment, term: term, positional: positional)
+        var probe = PostingCursor(segment: segment, term: term, layout: layout)
         probe.seek(limit)
         return probe.ordinal
     }

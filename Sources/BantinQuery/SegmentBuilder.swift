@@ -50,9 +50,15 @@ struct SegmentBuilder {
     private var exactNames: [String] = []
     private var exactIDs: [String: Int32] = [:]
 
+    /// Two term ids (first in the high half) → the pair's id.
+    private var pairIDs: [UInt64: Int32] = [:]
+    private var pairNames: [String] = []
+
     private var termLists: [OpenList] = []
+    private var pairLists: [OpenList] = []
     private var exactLists: [OpenList] = []
     private var touchedTerms: [Int32] = []
+    private var touchedPairs: [Int32] = []
     private var touchedExact: [Int32] = []
     private var stored = ByteBuffer()
     private var storedEnds: [Int] = []
@@ -64,6 +70,7 @@ struct SegmentBuilder {
 
     // Scratch, reused per document.
     private var occurrences: [UInt64] = []
+    private var pairOccurrences: [UInt64] = []
     private var exactSeen: [Int32] = []
     private var encodedPositions: [UInt8] = []
 
@@ -93,6 +100,32 @@ struct SegmentBuilder {
         let titleLength = position
         position += Self.fieldGap
         tokenize(body, from: &position)
+
+        // Pairs, while the occurrences are still in text order: pair id above, "starts in the title" in the low bit.
+        pairOccurrences.removeAll(keepingCapacity: true)
+        for k in occurrences.indices.dropFirst() {
+            let before = occurrences[k - 1], here = occurrences[k]
+            let start = Int32(truncatingIfNeeded: before & 0xFFFF_FFFF)
+            guard Int32(truncatingIfNeeded: here & 0xFFFF_FFFF) == start + 1 else { continue }  // across the title gap
+            let key = before & ~0xFFFF_FFFF | here >> 32
+            let pair = pairIDs[key] ?? learnPair(key)
+            pairOccurrences.append(UInt64(UInt32(pair)) << 1 | (start < titleLength ? 1 : 0))
+        }
+        pairOccurrences.sort()
+        var k = 0
+        while k < pairOccurrences.count {
+            let pair = Int(pairOccurrences[k] >> 1)
+            var end = k, inTitle = 0
+            while end < pairOccurrences.count, Int(pairOccurrences[end] >> 1) == pair {
+                inTitle += Int(pairOccurrences[end] & 1)
+                end += 1
+            }
+            if pairLists[pair].documents == 0 { touchedPairs.append(Int32(pair)) }
+            pairLists[pair].startEntry(document)
+            LEB128.append((end - k) << 1 | (inTitle > 0 ? 1 : 0), to: &pairLists[pair].bytes)
+            if inTitle > 0 { LEB128.append(inTitle, to: &pairLists[pair].bytes) }
+            k = end
+        }
 
         // Group the occurrences by term (sorted: term id in the high half, position in the low).
         occurrences.sort()
@@ -167,6 +200,15 @@ struct SegmentBuilder {
         }
     }
 
+    /// Names a pair of term ids seen side by side for the first time.
+    private mutating func learnPair(_ key: UInt64) -> Int32 {
+        let id = Int32(pairNames.count)
+        pairIDs[key] = id
+        pairNames.append(termNames[Int(key >> 32)] + " " + termNames[Int(key & 0xFFFF_FFFF)])
+        pairLists.append(OpenList())
+        return id
+    }
+
     /// Files a spelling seen for the first time under its folded syllable and its exact form.
     private mutating func learn(_ raw: String) -> Spelling {
         func id(_ name: String, _ ids: inout [String: Int32], _ names: inout [String], _ lists: inout [OpenList]) -> Int32 {
@@ -191,7 +233,8 @@ struct SegmentBuilder {
     /// The batch as a segment (nil when it is empty); the builder is ready for the next batch.
     mutating func seal() -> Segment? {
         guard documentCount > 0 else { return nil }
-        let size = touchedTerms.reduce(0) { $0 + termLists[Int($1)].bytes.count } + touchedExact.reduce(0) { $0 + exactLists[Int($1)].bytes.count }
+        let size = touchedTerms.reduce(0) { $0 + termLists[Int($1)].bytes.count } + touchedPairs.reduce(0) { $0 + pairLists[Int($1)].bytes.count }
+            + touchedExact.reduce(0) { $0 + exactLists[Int($1)].bytes.count }
         let bytes = Segment.allocate(size)
         var offset = 0
         var checkpoints: [Segment.Checkpoint] = []
@@ -212,12 +255,13 @@ struct SegmentBuilder {
             return terms
         }
         let terms = move(touchedTerms, &termLists, termNames)
+        let pairs = move(touchedPairs, &pairLists, pairNames)
         let exactForms = move(touchedExact, &exactLists, exactNames)
         let storedBytes = Segment.allocate(stored.readableBytes)
         stored.withUnsafeReadableBytes { source in
             if let from = source.baseAddress { storedBytes.baseAddress!.initialize(from: from.assumingMemoryBound(to: UInt8.self), count: source.count) }
         }
-        let segment = Segment(firstDocument: firstDocument, documentCount: documentCount, terms: terms, exactForms: exactForms,
+        let segment = Segment(firstDocument: firstDocument, documentCount: documentCount, terms: terms, pairs: pairs, exactForms: exactForms,
                               checkpoints: checkpoints, bytes: bytes,
                               stored: [StoredArticles(firstDocument: firstDocument, bytes: storedBytes, ends: storedEnds)],
                               articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
@@ -225,6 +269,7 @@ struct SegmentBuilder {
         entityNumbers = [:]
         entityDocuments = [:]
         touchedTerms.removeAll(keepingCapacity: true)
+        touchedPairs.removeAll(keepingCapacity: true)
         touchedExact.removeAll(keepingCapacity: true)
         stored.clear()
         storedEnds.removeAll(keepingCapacity: true)
@@ -240,7 +285,7 @@ extension Segment {
     static func merged(_ a: Segment, _ b: Segment) -> Segment {
         precondition(a.endDocument == b.firstDocument)
         // Re-basing a first entry can lengthen its varint by up to 5 bytes.
-        let bound = a.bytes.count + b.bytes.count + 5 * (b.terms.count + b.exactForms.count)
+        let bound = a.bytes.count + b.bytes.count + 5 * (b.terms.count + b.pairs.count + b.exactForms.count)
         let bytes = Segment.allocate(bound)
         var offset = 0
         var checkpoints: [Checkpoint] = []
@@ -296,9 +341,10 @@ extension Segment {
             return merged
         }
         let terms = mergeTerms(a.terms, b.terms)
+        let pairs = mergeTerms(a.pairs, b.pairs)
         let exactForms = mergeTerms(a.exactForms, b.exactForms)
         return Segment(firstDocument: a.firstDocument, documentCount: a.documentCount + b.documentCount,
-                       terms: terms, exactForms: exactForms, checkpoints: checkpoints,
+                       terms: terms, pairs: pairs, exactForms: exactForms, checkpoints: checkpoints,
                        bytes: UnsafeMutableBufferPointer(rebasing: bytes[0..<offset]), stored: a.stored + b.stored,
                        articleNumbers: a.articleNumbers.merging(b.articleNumbers) { first, _ in first },
                        entityNumbers: a.entityNumbers.merging(b.entityNumbers) { first, _ in first },

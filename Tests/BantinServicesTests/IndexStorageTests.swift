@@ -1,7 +1,7 @@
 import BantinCore
 import BantinCorpus
 import BantinIngest
-import BantinQuery
+@testable import BantinQuery
 import Foundation
 import Testing
 
@@ -66,6 +66,39 @@ import Testing
         let loaded = SearchIndex()
         try IndexSnapshot.load(from: path, into: loaded)
         for text in Self.queries { #expect(try Self.results(loaded, text) == Self.results(whole, text), "\(text) after loading") }
+    }
+
+    /// A plain conjunction streams its cursors (`SearchIndex.conjunction`); every other query builds match lists
+    /// clause by clause. Both must give the same matches with the same scores (up to the rounding of adding
+    /// three or more scores in another order), whatever the batches.
+    @Test func streamedConjunctionsScoreAsTheGeneralEvaluation() throws {
+        let changes = try Self.changes.get()
+        let index = SearchIndex()
+        var start = 0
+        while start < changes.count {
+            index.apply(Array(changes[start..<min(changes.count, start + 97)]))
+            start += 97
+        }
+        let queries = [
+            "tỉnh", "ủy ban", "tinh uy", #""ban chấp""#, "hội nghị tỉnh", "title:tỉnh ủy", "tỉnh -huyện", #"đồng chí -"ban chấp""#,
+            "tỉnh -title:tỉnh", "kinh tế xã", #""phát triển" kinh"#, #"nghị quyết province:"Bắc Kạn""#, "Tỉnh ủy sort:date", "xyzzy tỉnh",
+        ]
+        for text in queries {
+            let query = try SearchQuery(parsing: text)
+            for documents in [nil, 300] {
+                let streamed = index.search(query, offset: 0, limit: 1_000, documents: documents, facets: ["province"], general: false)
+                let general = index.search(query, offset: 0, limit: 1_000, documents: documents, facets: ["province"], general: true)
+                #expect(streamed.total == general.total, "\(text)")
+                #expect(streamed.facets == general.facets, "\(text)")
+                let scores = Dictionary(uniqueKeysWithValues: general.hits.map { ($0.article.id, $0.score) })
+                #expect(streamed.hits.count == general.hits.count, "\(text)")
+                for hit in streamed.hits {
+                    let expected = try #require(scores[hit.article.id], "\(text): \(hit.article.id)")
+                    #expect(abs(hit.score - expected) <= 1e-12 * expected, "\(text): \(hit.article.id)")
+                }
+            }
+            #expect(index.search(query, offset: 0, limit: 1, documents: nil, facets: [], general: false).total > 0 || text.hasPrefix("xyzzy"), "\(text)")
+        }
     }
 
     static func change(_ seq: Int, title: String, body: String) -> Change {

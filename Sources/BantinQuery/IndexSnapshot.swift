@@ -117,18 +117,25 @@ public enum IndexSnapshot {
     // MARK: reading
 
     /// Reads a snapshot written by `write`; throws `Invalid` saying what is wrong with the file.
+    ///
+    /// The file is mapped, not read: posting streams and stored articles stay where they lie in it (see
+    /// `FileMapping`), everything else is decoded into the index's tables.
     public static func load(from path: String, into index: SearchIndex) throws {
-        var file = try readWhole(path)
-        guard file.readBytes(length: magic.count) == magic else { throw Invalid(description: "\(path) is not a Bantin index snapshot") }
-        guard let version = file.readInteger(endianness: .little, as: UInt32.self) else { throw Invalid(description: "\(path) is truncated") }
+        let mapping = try FileMapping(path: path)
+        var file = SnapshotReader(mapping.bytes, mapping: mapping)
+        guard let found = file.readBytes(magic.count), found.elementsEqual(magic) else { throw Invalid(description: "\(path) is not a Bantin index snapshot") }
+        guard let version = file.readLittleEndian(UInt32.self) else { throw Invalid(description: "\(path) is truncated") }
         guard version == Self.version else {
             throw Invalid(description: "\(path) has snapshot format version \(version); this replica reads version \(Self.version)")
         }
-        guard let length = file.readInteger(endianness: .little, as: UInt64.self), let checksum = file.readInteger(endianness: .little, as: UInt32.self),
-              var payload = file.readSlice(length: Int(length)) else {
+        guard let length = file.readLittleEndian(UInt64.self), let checksum = file.readLittleEndian(UInt32.self),
+              length <= UInt64(file.readableBytes), var payload = file.readSlice(Int(length)) else {
             throw Invalid(description: "\(path) is truncated")
         }
-        guard payload.withUnsafeReadableBytes({ CRC32.checksum($0) }) == checksum else { throw Invalid(description: "\(path) fails its checksum") }
+        guard CRC32.checksum(UnsafeRawBufferPointer(payload.bytes)) == checksum else { throw Invalid(description: "\(path) fails its checksum") }
+        // The checksum read every page; give them back, so that what stays resident is what searches touch
+        // (the posting streams of the syllables asked for, the stored articles of the hits shown).
+        mapping.releaseResidentPages()
         do {
             index.replace(with: try decode(&payload))
         } catch let error as Invalid {
@@ -138,30 +145,7 @@ public enum IndexSnapshot {
         }
     }
 
-    /// The file straight into one buffer: going through `Data` would fault in and copy a second
-    /// image of a file that is hundreds of megabytes.
-    static func readWhole(_ path: String) throws -> ByteBuffer {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw Invalid(description: "no snapshot at \(path)") }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw Invalid(description: "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        let size = Int(status.st_size)
-        var buffer = ByteBufferAllocator().buffer(capacity: size)
-        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
-            var done = 0
-            while done < size {
-                let n = read(descriptor, bytes.baseAddress! + done, size - done)
-                if n == 0 { break }
-                guard n > 0 else { throw Invalid(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
-                done += n
-            }
-            return done
-        }
-        return buffer
-    }
-
-    static func decode(_ buffer: inout ByteBuffer) throws -> SearchIndex.Snapshot {
+    static func decode(_ buffer: inout SnapshotReader) throws -> SearchIndex.Snapshot {
         var s = SearchIndex.Snapshot()
         s.appliedSeq = try buffer.readVarintOrThrow()
         s.headSeq = try buffer.readVarintOrThrow()
@@ -233,13 +217,13 @@ public enum IndexSnapshot {
                 entityDocuments[number] = documents
             }
             let checkpoints: [Segment.Checkpoint] = try buffer.readRaw()
-            let bytes = try buffer.readAllocated()
+            let bytes = try buffer.readBlock()
             var stored: [StoredArticles] = []
             var storedNext = first
             for _ in 0..<Int(try buffer.readVarintOrThrow()) {
                 let blockFirst = Int32(truncatingIfNeeded: try buffer.readVarintOrThrow())
                 let ends: [Int] = try buffer.readRaw()
-                let block = StoredArticles(firstDocument: blockFirst, bytes: try buffer.readAllocated(), ends: ends)
+                let block = StoredArticles(firstDocument: blockFirst, bytes: try buffer.readBlock(), mapping: buffer.mapping, ends: ends)
                 guard blockFirst == storedNext, !ends.isEmpty, ends.count % 2 == 0, ends.first! >= 0, ends.last! <= block.bytes.count,
                       zip(ends, ends.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw Invalid(description: "stored articles lie outside their segment") }
                 storedNext += Int32(block.documentCount)
@@ -247,7 +231,7 @@ public enum IndexSnapshot {
             }
             guard storedNext == next else { throw Invalid(description: "stored articles lie outside their segment") }
             let segment = Segment(firstDocument: first, documentCount: documents, terms: lists[0], pairs: lists[1], exactForms: lists[2],
-                                  checkpoints: checkpoints, bytes: bytes, stored: stored,
+                                  checkpoints: checkpoints, bytes: bytes, mapping: buffer.mapping, stored: stored,
                                   articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
             // Everything a cursor or a stored-record read trusts, checked once here rather than on every read.
             for term in lists.joined().map(\.value) {
@@ -328,17 +312,6 @@ extension ByteBuffer {
         writeBuffer(&copy)
     }
 
-    mutating func readVarintOrThrow() throws -> UInt64 {
-        var value: UInt64 = 0, shift: UInt64 = 0
-        while let byte = readInteger(as: UInt8.self) {
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-            guard shift < 64 else { break }
-        }
-        throw IndexSnapshot.Invalid(description: "a number in the snapshot is cut short")
-    }
-
     /// Ascending numbers (positions, document numbers): the count, then each one's gap from the last.
     mutating func writeAscending<C: Collection<Int32>>(_ values: C) {
         writeVarint(UInt64(values.count))
@@ -347,31 +320,6 @@ extension ByteBuffer {
             writeVarint(UInt64(v - last))
             last = v
         }
-    }
-
-    /// Reads what `writeAscending` wrote, appending to `values`.
-    mutating func readAscending(into values: inout [Int32]) throws {
-        let count = Int(try readVarintOrThrow())
-        values.reserveCapacity(values.count + count)
-        var v: Int32 = 0
-        for _ in 0..<count {
-            v += Int32(try readVarintOrThrow())
-            values.append(v)
-        }
-    }
-
-    mutating func readVarints() throws -> [UInt64] {
-        try (0..<Int(try readVarintOrThrow())).map { _ in try readVarintOrThrow() }
-    }
-
-    mutating func readStringOrThrow() throws -> String {
-        let length = Int(try readVarintOrThrow())
-        guard let s = readString(length: length) else { throw IndexSnapshot.Invalid(description: "a string in the snapshot is cut short") }
-        return s
-    }
-
-    mutating func readStrings() throws -> [String] {
-        try (0..<Int(try readVarintOrThrow())).map { _ in try readStringOrThrow() }
     }
 
     /// An array of plain values as its count, then its bytes (this machine's layout: snapshots are read back
@@ -386,36 +334,95 @@ extension ByteBuffer {
         writeBytes(bytes)
     }
 
+}
+
+/// Reads a snapshot where it lies in memory, every read checked against the end: a truncated or damaged file
+/// gives `IndexSnapshot.Invalid`, never a read past the mapping.
+struct SnapshotReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let mapping: FileMapping
+    private var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer, mapping: FileMapping) {
+        self.bytes = bytes.bindMemory(to: UInt8.self)
+        self.mapping = mapping
+    }
+
+    var readableBytes: Int { bytes.count - offset }
+
+    /// The next `count` bytes, or nil (reading nothing) when fewer are left.
+    mutating func readBytes(_ count: Int) -> UnsafeBufferPointer<UInt8>? {
+        guard count >= 0, count <= readableBytes else { return nil }
+        defer { offset += count }
+        return UnsafeBufferPointer(rebasing: bytes[offset..<(offset + count)])
+    }
+
+    mutating func readSlice(_ count: Int) -> SnapshotReader? {
+        readBytes(count).map { SnapshotReader(UnsafeRawBufferPointer($0), mapping: mapping) }
+    }
+
+    mutating func readLittleEndian<T: FixedWidthInteger>(_: T.Type) -> T? {
+        readBytes(MemoryLayout<T>.size).map { T(littleEndian: UnsafeRawBufferPointer($0).loadUnaligned(as: T.self)) }
+    }
+
+    mutating func readVarintOrThrow() throws -> UInt64 {
+        var value: UInt64 = 0, shift: UInt64 = 0
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            guard shift < 64 else { break }
+        }
+        throw IndexSnapshot.Invalid(description: "a number in the snapshot is cut short")
+    }
+
+    mutating func readVarints() throws -> [UInt64] {
+        try (0..<Int(try readVarintOrThrow())).map { _ in try readVarintOrThrow() }
+    }
+
+    /// Reads what `writeAscending` wrote, appending to `values`.
+    mutating func readAscending(into values: inout [Int32]) throws {
+        let count = Int(try readVarintOrThrow())
+        guard count <= readableBytes else { throw IndexSnapshot.Invalid(description: "a list in the snapshot is cut short") }
+        values.reserveCapacity(values.count + count)
+        var v: Int32 = 0
+        for _ in 0..<count {
+            v &+= Int32(truncatingIfNeeded: try readVarintOrThrow())
+            values.append(v)
+        }
+    }
+
+    mutating func readStringOrThrow() throws -> String {
+        guard let utf8 = readBytes(Int(try readVarintOrThrow())) else { throw IndexSnapshot.Invalid(description: "a string in the snapshot is cut short") }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    mutating func readStrings() throws -> [String] {
+        try (0..<Int(try readVarintOrThrow())).map { _ in try readStringOrThrow() }
+    }
+
+    /// What `writeRaw` wrote, copied into an array (the file gives no alignment for `T`).
     mutating func readRaw<T: BitwiseCopyable>(_ expected: Int? = nil) throws -> [T] {
         let count = Int(try readVarintOrThrow())
         guard expected == nil || expected == count else { throw IndexSnapshot.Invalid(description: "an array in the snapshot has \(count) entries, not \(expected!)") }
         let size = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
-        guard !size.overflow, size.partialValue <= readableBytes else { throw IndexSnapshot.Invalid(description: "an array in the snapshot is cut short") }
-        let values = [T](unsafeUninitializedCapacity: count) { out, initialized in
-            readWithUnsafeReadableBytes { source in
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<size.partialValue]))
-                return size.partialValue
-            }
+        guard !size.overflow, let source = readBytes(size.partialValue) else { throw IndexSnapshot.Invalid(description: "an array in the snapshot is cut short") }
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(source))
             initialized = count
         }
-        return values
     }
 
-    /// Bytes into a buffer of their own, for a `Segment` to own.
-    mutating func readAllocated() throws -> UnsafeMutableBufferPointer<UInt8> {
-        let count = Int(try readVarintOrThrow())
-        guard count <= readableBytes else { throw IndexSnapshot.Invalid(description: "a block of the snapshot is cut short") }
-        let bytes = Segment.allocate(count)
-        readWithUnsafeReadableBytes { source in
-            UnsafeMutableRawBufferPointer(bytes).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<count]))
-            return count
-        }
-        return bytes
+    /// Bytes `writeRaw` wrote, left in place: the result lives as long as `mapping`.
+    mutating func readBlock() throws -> UnsafeBufferPointer<UInt8> {
+        guard let block = readBytes(Int(try readVarintOrThrow())) else { throw IndexSnapshot.Invalid(description: "a block of the snapshot is cut short") }
+        return block
     }
 
     mutating func readMessage<M: WireMessage>() throws -> M {
-        let length = Int(try readVarintOrThrow())
-        guard let slice = readSlice(length: length) else { throw IndexSnapshot.Invalid(description: "a record in the snapshot is cut short") }
-        return try M(unpacking: slice)
+        guard let record = readBytes(Int(try readVarintOrThrow())) else { throw IndexSnapshot.Invalid(description: "a record in the snapshot is cut short") }
+        return try M(unpacking: UnsafeRawBufferPointer(record))
     }
 }

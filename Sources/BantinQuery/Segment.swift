@@ -60,7 +60,9 @@ final class Segment: @unchecked Sendable {
     /// Lower-case syllable with its diacritics → the documents holding it (ranks exact-diacritic matches first).
     let exactForms: [String: Term]
     let checkpoints: [Checkpoint]
-    let bytes: UnsafeMutableBufferPointer<UInt8>
+    let bytes: UnsafeBufferPointer<UInt8>
+    /// The mapped snapshot `bytes` lie in; nil when they are this segment's own allocation.
+    private let mapping: FileMapping?
 
     /// The stored articles, in the blocks their batches wrote: merging segments shares these, never copies them.
     let stored: [StoredArticles]
@@ -73,8 +75,9 @@ final class Segment: @unchecked Sendable {
     let entityDocuments: [Int32: [Int32]]
 
     init(firstDocument: Int32, documentCount: Int, terms: [String: Term], pairs: [String: Term], exactForms: [String: Term], checkpoints: [Checkpoint],
-         bytes: UnsafeMutableBufferPointer<UInt8>, stored: [StoredArticles],
+         bytes: UnsafeBufferPointer<UInt8>, mapping: FileMapping? = nil, stored: [StoredArticles],
          articleNumbers: [String: Int32], entityNumbers: [String: Int32], entityDocuments: [Int32: [Int32]]) {
+        self.mapping = mapping
         self.articleNumbers = articleNumbers
         self.entityNumbers = entityNumbers
         self.entityDocuments = entityDocuments
@@ -89,7 +92,7 @@ final class Segment: @unchecked Sendable {
     }
 
     deinit {
-        bytes.deallocate()
+        if mapping == nil { bytes.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutableBufferPointer<UInt8> {
@@ -141,16 +144,19 @@ final class Segment: @unchecked Sendable {
 final class StoredArticles: @unchecked Sendable {
     // @unchecked: written once, in init, only read afterwards; deinit frees the buffer.
     let firstDocument: Int32
-    let bytes: UnsafeMutableBufferPointer<UInt8>
+    let bytes: UnsafeBufferPointer<UInt8>
     let ends: [Int]
+    /// The mapped snapshot `bytes` lie in; nil when they are this block's own allocation.
+    private let mapping: FileMapping?
 
-    init(firstDocument: Int32, bytes: UnsafeMutableBufferPointer<UInt8>, ends: [Int]) {
+    init(firstDocument: Int32, bytes: UnsafeBufferPointer<UInt8>, mapping: FileMapping? = nil, ends: [Int]) {
         self.firstDocument = firstDocument
         self.bytes = bytes
+        self.mapping = mapping
         self.ends = ends
     }
 
-    deinit { bytes.deallocate() }
+    deinit { if mapping == nil { bytes.deallocate() } }
 
     var documentCount: Int { ends.count / 2 }
 
@@ -203,7 +209,7 @@ struct PostingCursor {
         self.segment = segment
         self.term = term
         self.layout = layout
-        base = UnsafePointer(segment.bytes.baseAddress! + term.offset)
+        base = segment.bytes.baseAddress! + term.offset
     }
 
     var count: Int { term.documents }

@@ -262,8 +262,8 @@ struct SegmentBuilder {
             if let from = source.baseAddress { storedBytes.baseAddress!.initialize(from: from.assumingMemoryBound(to: UInt8.self), count: source.count) }
         }
         let segment = Segment(firstDocument: firstDocument, documentCount: documentCount, terms: terms, pairs: pairs, exactForms: exactForms,
-                              checkpoints: checkpoints, bytes: bytes,
-                              stored: [StoredArticles(firstDocument: firstDocument, bytes: storedBytes, ends: storedEnds)],
+                              checkpoints: checkpoints, bytes: UnsafeBufferPointer(bytes),
+                              stored: [StoredArticles(firstDocument: firstDocument, bytes: UnsafeBufferPointer(storedBytes), ends: storedEnds)],
                               articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
         articleNumbers = [:]
         entityNumbers = [:]
@@ -294,7 +294,7 @@ extension Segment {
 
         /// Appends one segment's stream for a term to the one being written (`result`).
         func append(_ segment: Segment, _ term: Term, to result: inout Term, lastKept: inout Int) {
-            let source = UnsafePointer(segment.bytes.baseAddress! + term.offset)
+            let source = segment.bytes.baseAddress! + term.offset
             var read = 0
             let first = Int32(LEB128.read(source, &read)) - 1  // every stream starts from −1
             let start = offset
@@ -345,7 +345,7 @@ extension Segment {
         let exactForms = mergeTerms(a.exactForms, b.exactForms)
         return Segment(firstDocument: a.firstDocument, documentCount: a.documentCount + b.documentCount,
                        terms: terms, pairs: pairs, exactForms: exactForms, checkpoints: checkpoints,
-                       bytes: UnsafeMutableBufferPointer(rebasing: bytes[0..<offset]), stored: a.stored + b.stored,
+                       bytes: UnsafeBufferPointer(rebasing: bytes[0..<offset]), stored: a.stored + b.stored,
                        articleNumbers: a.articleNumbers.merging(b.articleNumbers) { first, _ in first },
                        entityNumbers: a.entityNumbers.merging(b.entityNumbers) { first, _ in first },
                        entityDocuments: a.entityDocuments.merging(b.entityDocuments, uniquingKeysWith: +))

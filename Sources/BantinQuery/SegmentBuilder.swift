@@ -19,11 +19,13 @@ struct SegmentBuilder {
         var documents = 0
         var lastDocument: Int32 = -1
 
-        mutating func startEntry(_ document: Int32) {
+        /// Appends `document`'s entry: `entry` holds what follows the document gap from its index
+        /// `EntryScratch.gapRoom` on, and room before that for the gap, written here (one append per entry).
+        mutating func append(_ document: Int32, _ entry: inout EntryScratch) {
             if documents > 0, documents % Segment.checkpointInterval == 0 {
                 checkpoints.append(Segment.Checkpoint(document: document, previous: lastDocument, offset: UInt32(bytes.count), ordinal: UInt32(documents)))
             }
-            LEB128.append(Int(document - lastDocument), to: &bytes)
+            bytes.append(contentsOf: entry.withGap(Int(document - lastDocument)))
             documents += 1
             lastDocument = document
         }
@@ -33,6 +35,29 @@ struct SegmentBuilder {
             checkpoints.removeAll(keepingCapacity: true)
             documents = 0
             lastDocument = -1
+        }
+    }
+
+    /// One posting entry being composed: room for the document gap, then the rest, so that the list it goes to
+    /// grows by one append rather than one per byte.
+    fileprivate struct EntryScratch {
+        static let gapRoom = 5
+        private var bytes = [UInt8](repeating: 0, count: gapRoom)
+
+        mutating func start() { bytes.removeSubrange(Self.gapRoom...) }
+        mutating func append(_ value: Int) { LEB128.append(value, to: &bytes) }
+        mutating func append(contentsOf other: [UInt8]) { bytes.append(contentsOf: other) }
+
+        /// The entry with `gap` written in front of it.
+        mutating func withGap(_ gap: Int) -> ArraySlice<UInt8> {
+            let size = LEB128.size(gap)
+            var v = UInt(gap), at = Self.gapRoom - size
+            for _ in 0..<size {
+                bytes[at] = UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)
+                v >>= 7
+                at += 1
+            }
+            return bytes[(Self.gapRoom - size)...]
         }
     }
 
@@ -68,11 +93,20 @@ struct SegmentBuilder {
     private(set) var firstDocument: Int32 = 0
     private(set) var documentCount = 0
 
-    // Scratch, reused per document.
-    private var occurrences: [UInt64] = []
-    private var pairOccurrences: [UInt64] = []
-    private var exactSeen: [Int32] = []
+    // Scratch, reused per document. A document's occurrences of a term are chained in text order (`chained`,
+    // from `firstOccurrence` to `lastOccurrence`), and its pairs counted in place: grouping without sorting.
+    private var occurrenceTerms: [Int32] = []
+    private var occurrencePositions: [Int32] = []
+    private var chained: [Int32] = []
+    private var firstOccurrence: [Int32] = []  // per term id, −1 when not in the document
+    private var lastOccurrence: [Int32] = []
+    private var documentTerms: [Int32] = []
+    private var pairCounts: [Int32] = []  // per pair id, 0 when not in the document
+    private var pairTitleCounts: [Int32] = []
+    private var documentPairs: [Int32] = []
+    private var exactLastDocument: [Int32] = []  // per exact id: the last document that listed it
     private var encodedPositions: [UInt8] = []
+    private var entry = EntryScratch()
 
     /// Positions left between the title and the body, so that no phrase spans the two.
     static let fieldGap: Int32 = 8
@@ -81,6 +115,8 @@ struct SegmentBuilder {
     mutating func begin(at document: Int32) {
         firstDocument = document
         documentCount = 0
+        // Document numbers may start over lower (a loaded snapshot replacing a longer index).
+        for i in exactLastDocument.indices { exactLastDocument[i] = -1 }
     }
 
     /// Adds the next document of the batch: its text, the records kept for display, the entities it mentions
@@ -93,70 +129,68 @@ struct SegmentBuilder {
         articleNumbers[article.id] = document
         for (id, number) in introduced { entityNumbers[id] = number }
         for number in mentioned { entityDocuments[number, default: []].append(document) }
-        occurrences.removeAll(keepingCapacity: true)
-        exactSeen.removeAll(keepingCapacity: true)
+        occurrenceTerms.removeAll(keepingCapacity: true)
+        occurrencePositions.removeAll(keepingCapacity: true)
         var position: Int32 = 0
-        tokenize(title, from: &position)
+        tokenize(title, from: &position, document: document)
         let titleLength = position
         position += Self.fieldGap
-        tokenize(body, from: &position)
+        tokenize(body, from: &position, document: document)
 
-        // Pairs, while the occurrences are still in text order: pair id above, "starts in the title" in the low bit.
-        pairOccurrences.removeAll(keepingCapacity: true)
-        for k in occurrences.indices.dropFirst() {
-            let before = occurrences[k - 1], here = occurrences[k]
-            let start = Int32(truncatingIfNeeded: before & 0xFFFF_FFFF)
-            guard Int32(truncatingIfNeeded: here & 0xFFFF_FFFF) == start + 1 else { continue }  // across the title gap
-            let key = before & ~0xFFFF_FFFF | here >> 32
-            let pair = pairIDs[key] ?? learnPair(key)
-            pairOccurrences.append(UInt64(UInt32(pair)) << 1 | (start < titleLength ? 1 : 0))
-        }
-        pairOccurrences.sort()
-        var k = 0
-        while k < pairOccurrences.count {
-            let pair = Int(pairOccurrences[k] >> 1)
-            var end = k, inTitle = 0
-            while end < pairOccurrences.count, Int(pairOccurrences[end] >> 1) == pair {
-                inTitle += Int(pairOccurrences[end] & 1)
-                end += 1
+        // Chain each term's occurrences and count each pair (two terms at consecutive positions, so never across
+        // the title gap).
+        documentTerms.removeAll(keepingCapacity: true)
+        documentPairs.removeAll(keepingCapacity: true)
+        chained.removeAll(keepingCapacity: true)
+        for k in occurrenceTerms.indices {
+            let term = Int(occurrenceTerms[k])
+            chained.append(-1)
+            if lastOccurrence[term] < 0 {
+                firstOccurrence[term] = Int32(k)
+                documentTerms.append(Int32(term))
+            } else {
+                chained[Int(lastOccurrence[term])] = Int32(k)
             }
-            if pairLists[pair].documents == 0 { touchedPairs.append(Int32(pair)) }
-            pairLists[pair].startEntry(document)
-            LEB128.append((end - k) << 1 | (inTitle > 0 ? 1 : 0), to: &pairLists[pair].bytes)
-            if inTitle > 0 { LEB128.append(inTitle, to: &pairLists[pair].bytes) }
-            k = end
+            lastOccurrence[term] = Int32(k)
+            guard k > 0, occurrencePositions[k - 1] + 1 == occurrencePositions[k] else { continue }
+            let key = UInt64(UInt32(occurrenceTerms[k - 1])) << 32 | UInt64(UInt32(term))
+            let pair = Int(pairIDs[key] ?? learnPair(key))
+            if pairCounts[pair] == 0 { documentPairs.append(Int32(pair)) }
+            pairCounts[pair] += 1
+            if occurrencePositions[k - 1] < titleLength { pairTitleCounts[pair] += 1 }
         }
 
-        // Group the occurrences by term (sorted: term id in the high half, position in the low).
-        occurrences.sort()
-        var i = 0
-        while i < occurrences.count {
-            let term = Int(occurrences[i] >> 32)
-            var j = i
-            var inTitle = 0
-            encodedPositions.removeAll(keepingCapacity: true)
+        for term in documentTerms.map(Int.init) {
+            var k = Int(firstOccurrence[term]), count = 0, inTitle = 0
             var previous: Int32 = 0
-            while j < occurrences.count, Int(occurrences[j] >> 32) == term {
-                let p = Int32(truncatingIfNeeded: occurrences[j] & 0xFFFF_FFFF)
+            encodedPositions.removeAll(keepingCapacity: true)
+            while k >= 0 {
+                let p = occurrencePositions[k]
                 if p < titleLength { inTitle += 1 }
-                LEB128.append(Int(j == i ? p : p - previous), to: &encodedPositions)
+                LEB128.append(Int(count == 0 ? p : p - previous), to: &encodedPositions)
                 previous = p
-                j += 1
+                count += 1
+                k = Int(chained[k])
             }
+            firstOccurrence[term] = -1
+            lastOccurrence[term] = -1
+            entry.start()
+            entry.append(count << 1 | (inTitle > 0 ? 1 : 0))
+            if inTitle > 0 { entry.append(inTitle) }
+            entry.append(encodedPositions.count)
+            entry.append(contentsOf: encodedPositions)
             if termLists[term].documents == 0 { touchedTerms.append(Int32(term)) }
-            termLists[term].startEntry(document)
-            LEB128.append((j - i) << 1 | (inTitle > 0 ? 1 : 0), to: &termLists[term].bytes)
-            if inTitle > 0 { LEB128.append(inTitle, to: &termLists[term].bytes) }
-            LEB128.append(encodedPositions.count, to: &termLists[term].bytes)
-            termLists[term].bytes.append(contentsOf: encodedPositions)
-            i = j
+            termLists[term].append(document, &entry)
         }
-        exactSeen.sort()
-        var last: Int32 = -1
-        for exact in exactSeen where exact != last {
-            last = exact
-            if exactLists[Int(exact)].documents == 0 { touchedExact.append(exact) }
-            exactLists[Int(exact)].startEntry(document)
+        for pair in documentPairs.map(Int.init) {
+            let count = Int(pairCounts[pair]), inTitle = Int(pairTitleCounts[pair])
+            pairCounts[pair] = 0
+            pairTitleCounts[pair] = 0
+            entry.start()
+            entry.append(count << 1 | (inTitle > 0 ? 1 : 0))
+            if inTitle > 0 { entry.append(inTitle) }
+            if pairLists[pair].documents == 0 { touchedPairs.append(Int32(pair)) }
+            pairLists[pair].append(document, &entry)
         }
 
         article.pack(into: &stored)
@@ -173,7 +207,7 @@ struct SegmentBuilder {
         return (position, titleLength)
     }
 
-    private mutating func tokenize(_ field: String, from position: inout Int32) {
+    private mutating func tokenize(_ field: String, from position: inout Int32, document: Int32) {
         var field = field
         field.makeContiguousUTF8()
         let ranges = VietnameseText.tokenRanges(field)
@@ -193,8 +227,15 @@ struct SegmentBuilder {
                     let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
                     spelling = spellings[raw] ?? learn(raw)
                 }
-                occurrences.append(UInt64(UInt32(spelling.term)) << 32 | UInt64(UInt32(position)))
-                if spelling.exact >= 0 { exactSeen.append(spelling.exact) }
+                occurrenceTerms.append(spelling.term)
+                occurrencePositions.append(position)
+                // An exact form is listed once per document, when first seen in it.
+                if spelling.exact >= 0, exactLastDocument[Int(spelling.exact)] != document {
+                    exactLastDocument[Int(spelling.exact)] = document
+                    if exactLists[Int(spelling.exact)].documents == 0 { touchedExact.append(spelling.exact) }
+                    entry.start()
+                    exactLists[Int(spelling.exact)].append(document, &entry)
+                }
                 position += 1
             }
         }
@@ -206,6 +247,8 @@ struct SegmentBuilder {
         pairIDs[key] = id
         pairNames.append(termNames[Int(key >> 32)] + " " + termNames[Int(key & 0xFFFF_FFFF)])
         pairLists.append(OpenList())
+        pairCounts.append(0)
+        pairTitleCounts.append(0)
         return id
     }
 
@@ -220,10 +263,15 @@ struct SegmentBuilder {
             return id
         }
         let term = id(VietnameseText.fold(raw), &termIDs, &termNames, &termLists)
+        while firstOccurrence.count < termNames.count {
+            firstOccurrence.append(-1)
+            lastOccurrence.append(-1)
+        }
         var exact: Int32 = -1
         if raw.utf8.contains(where: { $0 >= 0x80 }) {
             let lower = raw.unicodeScalars.contains(where: VietnameseText.isUppercase) ? raw.lowercased() : raw
             exact = id(lower, &exactIDs, &exactNames, &exactLists)
+            while exactLastDocument.count < exactNames.count { exactLastDocument.append(-1) }
         }
         let spelling = Spelling(term: term, exact: exact)
         if raw.utf8.count > 16 { spellings[raw] = spelling }

@@ -12,10 +12,11 @@ import NIOCore
 /// The payload holds the applied and head seqs; per article its id, province, date, province keys and entity
 /// numbers; the article and title lengths as raw 32-bit arrays; the articles with events; the entities as
 /// packed protobuf messages (domain.proto), each with its articles delta-coded; then the segments as they
-/// are in memory: syllable, pair and exact-form names with where their streams lie, the checkpoints and stored-record ends as raw
-/// arrays, the posting bytes and the packed stored articles. Loading is therefore a read, a checksum and a
-/// few large copies, with no per-posting work. Raw arrays are in this machine's byte order and layout
-/// (little-endian, 64-bit): a snapshot is read where it was written.
+/// are in memory: syllable, pair and exact-form names with where their streams lie, the checkpoints and
+/// stored-record ends as raw arrays, the posting bytes and the packed stored articles. Loading maps the file,
+/// checks the checksum and decodes the tables; posting bytes and stored articles are used where they lie,
+/// with no per-posting work. Raw arrays are in this machine's byte order and layout (little-endian, 64-bit):
+/// a snapshot is read where it was written.
 ///
 /// A file that is short, fails its checksum, has another version or holds a list outside its segment is
 /// refused with the reason. The replica then starts empty and replays the feed, so a bad snapshot costs time,

@@ -103,6 +103,45 @@ struct SlowService: RPCService {
         await server.stop()
     }
 
+    /// One timer serves every deadline on a connection: a call with an earlier deadline than the one armed must
+    /// re-arm it, and after it fires the next deadline must still be kept, while a call with a far deadline runs on.
+    @Test func deadlinesOnOneConnectionExpireInTurn() async throws {
+        let started = NIOLockedValueBox(0)
+        let service = SlowService(sawCancellation: NIOLockedValueBox(false), started: started)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [service])
+        let client = try server.client()
+        _ = try await client.unary(HealthService.check, HealthCheckRequest())
+        let farEnded = NIOLockedValueBox(false)
+        let far = Task {
+            defer { farEnded.withLockedValue { $0 = true } }
+            return try await client.unary(SlowService.wait, EchoRequest(payload: [0], delayMillis: 60_000),
+                                          options: CallOptions(timeout: .seconds(120)))
+        }
+        try await waitUntil { started.withLockedValue { $0 } == 1 }
+        func failure(delayMillis: Int, timeoutMillis: Int) async -> StatusCode? {
+            do {
+                _ = try await client.unary(SlowService.wait, EchoRequest(payload: [1], delayMillis: UInt32(delayMillis)),
+                                           options: CallOptions(timeout: .milliseconds(timeoutMillis)))
+                return nil
+            } catch {
+                return RPCError(from: error).code
+            }
+        }
+        async let first = failure(delayMillis: 60_000, timeoutMillis: 300)
+        async let second = failure(delayMillis: 60_000, timeoutMillis: 900)
+        let codes = await [first, second]
+        #expect(codes == [.deadlineExceeded, .deadlineExceeded])
+        #expect(started.withLockedValue { $0 } == 3)
+        // The far call was not swept with them, and the connection still serves calls.
+        #expect(!farEnded.withLockedValue { $0 })
+        let reply = try await client.unary(SlowService.wait, EchoRequest(payload: [7], delayMillis: 0))
+        #expect(reply.payload == [7])
+        far.cancel()
+        await #expect(throws: (any Error).self) { try await far.value }
+        await client.close()
+        await server.stop()
+    }
+
     @Test func expiredDeadlineFailsWithoutSending() async throws {
         let server = try await TestServer.start(pki: try TestPKI())
         let client = try server.client()

@@ -14,7 +14,9 @@ final class ClientCall: @unchecked Sendable {
     let startedAt = NIODeadline.now()
     private unowned let connection: ClientConnectionHandler
     private let eventLoop: any EventLoop
-    var deadlineTimer: Scheduled<Void>?
+    /// When the client gives up waiting (the call's deadline plus a grace period; watched by the connection's
+    /// `DeadlineTimer`).
+    var giveUpAt: NIODeadline?
     private(set) var status: RPCError?
 
     init(id: UInt32, path: String, streamsRequests: Bool, connection: ClientConnectionHandler, eventLoop: any EventLoop) {
@@ -66,7 +68,6 @@ final class ClientCall: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard self.status == nil else { return }
         self.status = status
-        deadlineTimer?.cancel()
         responses.finish(status.code == .ok ? nil : status)
         sendCredit?.fail(status.code == .ok ? RPCError(.failedPrecondition, "call already completed") : status)
         connection.callEnded(self, status: status)

@@ -27,7 +27,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         self.interceptors = interceptors
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    private var deadlines: DeadlineTimer?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        deadlines = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] now in self.giveUpOnCalls(due: now) }
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TLSHandshakeCompleted { ready.succeed() }
@@ -82,6 +87,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelInactive(context: ChannelHandlerContext) {
         markUnusable()
+        deadlines?.stop()
         let reason = lastError.map { "connection to \(target) closed: \($0)" } ?? "connection to \(target) closed"
         ready.fail(RPCError(.unavailable, reason))
         for call in Array(calls.values) { call.end(RPCError(.unavailable, reason)) }
@@ -115,11 +121,25 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         flushes.flushSoon(context)
         if let deadline {
             // The server enforces the deadline too; this covers a server that never answers.
-            call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline + .milliseconds(50)) { [weak call] in
-                call?.cancel(RPCError(.deadlineExceeded, "no answer from \(path) before the deadline"))
-            }
+            let giveUpAt = deadline + .milliseconds(50)
+            call.giveUpAt = giveUpAt
+            deadlines?.watch(giveUpAt)
         }
         return call
+    }
+
+    /// Cancels the calls the server left unanswered past their deadline; returns the earliest time still ahead.
+    private func giveUpOnCalls(due now: NIODeadline) -> NIODeadline? {
+        var next: NIODeadline?
+        for call in Array(calls.values) {
+            guard let giveUpAt = call.giveUpAt else { continue }
+            if giveUpAt <= now {
+                call.cancel(RPCError(.deadlineExceeded, "no answer from \(call.path) before the deadline"))
+            } else {
+                next = min(next ?? giveUpAt, giveUpAt)
+            }
+        }
+        return next
     }
 
     func write(_ frame: Frame) {

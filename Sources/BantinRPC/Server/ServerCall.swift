@@ -22,7 +22,8 @@ final class ServerCall: @unchecked Sendable {
     var request: ByteBuffer?
     var requestComplete = false
     var task: Task<Void, Never>?
-    var deadlineTimer: Scheduled<Void>?
+    /// When the server ends the call with DEADLINE_EXCEEDED (watched by the connection's `DeadlineTimer`).
+    var deadline: NIODeadline? { context.deadline }
     private(set) var finished = false
 
     init(id: UInt32, route: Router.Route, context: ServerContext, connection: ServerConnectionHandler, eventLoop: any EventLoop) {
@@ -73,7 +74,6 @@ final class ServerCall: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard !finished else { return }
         finished = true
-        deadlineTimer?.cancel()
         task?.cancel()
         inboundQueue?.finish(reason)
         sendCredit?.fail(reason)
@@ -84,7 +84,6 @@ final class ServerCall: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard !finished else { return }
         finished = true
-        deadlineTimer?.cancel()
         if status.code != .ok { task?.cancel() }
         inboundQueue?.finish(status.code == .ok ? nil : status)
         sendCredit?.fail(status)

@@ -28,6 +28,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var peer: PeerIdentity?
     private var closed = false
     private let flushes = FlushBatcher()
+    private var deadlines: DeadlineTimer!
 
     init(router: Router, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
@@ -38,6 +39,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.executor = EventLoopTaskExecutor(context.eventLoop)
+        self.deadlines = DeadlineTimer(eventLoop: context.eventLoop) { [unowned self] now in self.expireCalls(due: now) }
         if let remote = context.channel.remoteAddress { logger[metadataKey: "peer"] = "\(remote)" }
     }
 
@@ -91,6 +93,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        deadlines.stop()
         for call in Array(calls.values) {
             call.abandon(RPCError(.unavailable, "connection closed"))
         }
@@ -132,12 +135,23 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let call = ServerCall(id: id, route: route, context: serverContext, connection: self, eventLoop: context.eventLoop)
         calls[id] = call
         for interceptor in configuration.interceptors { interceptor.callStarted(serverContext) }
-        if let deadline {
-            call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) { [weak call] in
-                call?.complete(RPCError(.deadlineExceeded, "deadline of \(headers.timeoutMicros / 1000) ms exceeded"))
+        if let deadline { deadlines.watch(deadline) }
+        if route.kind.clientStreams { start(call) }
+    }
+
+    /// Ends the calls whose deadline has passed; returns the earliest deadline still ahead.
+    private func expireCalls(due now: NIODeadline) -> NIODeadline? {
+        var next: NIODeadline?
+        for call in Array(calls.values) {
+            guard let deadline = call.deadline else { continue }
+            if deadline <= now {
+                let millis = ((deadline - call.startedAt).nanoseconds + 500_000) / 1_000_000
+                call.complete(RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
+            } else {
+                next = min(next ?? deadline, deadline)
             }
         }
-        if route.kind.clientStreams { start(call) }
+        return next
     }
 
     private func receiveMessage(_ call: ServerCall, _ frame: Frame) {

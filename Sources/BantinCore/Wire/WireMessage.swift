@@ -31,7 +31,11 @@ public enum WireError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+// Inlinable so that each message type gets a specialized copy in the module that uses it: unspecialized,
+// every pack and unpack looked up generic metadata (Result<Self, WireError>, the closures) at run time,
+// about 7 % of the echo server's time at 4 KiB.
 extension WireMessage {
+    @inlinable
     public init(unpacking bytes: UnsafeRawBufferPointer) throws(WireError) {
         let descriptor = Self.messageType.descriptor
         let result: Result<Self, WireError> = withProtobufArena { arena in
@@ -43,6 +47,7 @@ extension WireMessage {
         self = try result.get()
     }
 
+    @inlinable
     public init(unpacking buffer: ByteBuffer) throws(WireError) {
         do {
             self = try buffer.withUnsafeReadableBytes { try Self(unpacking: $0) }
@@ -54,6 +59,7 @@ extension WireMessage {
     }
 
     /// Appends the serialized message to `buffer` without an intermediate copy.
+    @inlinable
     public func pack(into buffer: inout ByteBuffer) {
         withProtobufArena { arena in
             let message = self.cMessage(in: arena)
@@ -61,6 +67,7 @@ extension WireMessage {
         }
     }
 
+    @inlinable
     public func packed() -> ByteBuffer {
         var buffer = ByteBuffer()
         pack(into: &buffer)
@@ -69,6 +76,7 @@ extension WireMessage {
 }
 
 /// Serializes an arena-built protobuf-c message straight into the buffer's writable bytes.
+@usableFromInline
 func packCMessage(_ message: UnsafePointer<ProtobufCMessage>, into buffer: inout ByteBuffer) {
     let size = protobuf_c_message_get_packed_size(message)
     buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in

@@ -142,6 +142,33 @@ struct SlowService: RPCService {
         await server.stop()
     }
 
+    /// A server that answers a unary call with the wrong number of messages (here: a streaming handler behind the
+    /// path the client calls as unary) gets INTERNAL with the reason, not a silently dropped message or a hang.
+    @Test func unaryCallAnsweredWithTwoMessagesOrNoneIsInternal() async throws {
+        struct Miscount: RPCService {
+            static let streamed = Method<EchoRequest, EchoResponse>("/bantin.test.v1.Miscount/Say", kind: .serverStreaming)
+            static let asUnary = Method<EchoRequest, EchoResponse>("/bantin.test.v1.Miscount/Say", kind: .unary)
+            func register(on router: inout Router) {
+                router.serverStreaming(Self.streamed) { request, writer, _ in
+                    for _ in 0..<request.delayMillis { try await writer.write(EchoResponse(payload: request.payload)) }
+                }
+            }
+        }
+        let server = try await TestServer.start(pki: try TestPKI(), services: [Miscount()])
+        let client = try server.client()
+        let one = try await client.unary(Miscount.asUnary, EchoRequest(payload: [1], delayMillis: 1))
+        #expect(one.payload == [1])
+        for (count, reason) in [(2, "more than one response"), (0, "sent no response")] {
+            let error = await #expect(throws: RPCError.self) {
+                try await client.unary(Miscount.asUnary, EchoRequest(payload: [1], delayMillis: UInt32(count)))
+            }
+            #expect(error?.code == .internal)
+            #expect(error?.message.contains(reason) == true)
+        }
+        await client.close()
+        await server.stop()
+    }
+
     @Test func expiredDeadlineFailsWithoutSending() async throws {
         let server = try await TestServer.start(pki: try TestPKI())
         let client = try server.client()

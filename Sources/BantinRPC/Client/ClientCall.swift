@@ -5,7 +5,12 @@ import NIOCore
 final class ClientCall: @unchecked Sendable {
     let id: UInt32
     let path: String
-    let responses: InboundMessageQueue
+    /// The server's messages on a call that streams them; nil when one response is expected (unary, client
+    /// streaming), which waits in `singleResponse` instead: no queue, no credit, one wait per call.
+    private let responseQueue: InboundMessageQueue?
+    var responses: InboundMessageQueue { responseQueue! }
+    private var singleResponse: ByteBuffer?
+    private var singleWaiter: CheckedContinuation<ByteBuffer, any Error>?
     /// Send credit for streamed requests; nil when the request side was complete at open (unary, server
     /// streaming), which saves an object per such call.
     private let sendCredit: SendCredit?
@@ -19,14 +24,54 @@ final class ClientCall: @unchecked Sendable {
     var giveUpAt: NIODeadline?
     private(set) var status: RPCError?
 
-    init(id: UInt32, path: String, streamsRequests: Bool, connection: ClientConnectionHandler, eventLoop: any EventLoop) {
+    init(id: UInt32, path: String, streamsRequests: Bool, streamsResponses: Bool, connection: ClientConnectionHandler,
+         eventLoop: any EventLoop) {
         self.id = id
         self.path = path
         self.connection = connection
         self.eventLoop = eventLoop
         self.sendCredit = streamsRequests ? SendCredit(eventLoop: eventLoop) : nil
-        self.responses = InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
+        self.responseQueue = streamsResponses ? InboundMessageQueue(eventLoop: eventLoop) { [unowned connection] count in
             connection.sendWindow(callID: id, credit: count)
+        } : nil
+    }
+
+    /// Takes one MESSAGE from the server, on the loop; returns why the call must end when the server broke
+    /// flow control or sent a second response where one was expected.
+    func receive(_ message: ByteBuffer) -> RPCError? {
+        eventLoop.preconditionInEventLoop()
+        if let responseQueue {
+            return responseQueue.push(message)
+                ? nil : RPCError(.resourceExhausted, "server sent more messages than the flow-control window allows")
+        }
+        guard singleResponse == nil else { return RPCError(.internal, "server sent more than one response to \(path)") }
+        singleResponse = message
+        return nil
+    }
+
+    /// The single response of a unary or client-streaming call, once the server ended the call with OK.
+    func response() async throws -> ByteBuffer {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer, any Error>) in
+            // Cancellation needs no handler of its own: the caller's cancels the call, which ends it here.
+            if eventLoop.inEventLoop {
+                awaitResponse(continuation)
+            } else {
+                eventLoop.execute { self.awaitResponse(continuation) }
+            }
+        }
+    }
+
+    private func awaitResponse(_ continuation: CheckedContinuation<ByteBuffer, any Error>) {
+        if let status { settle(continuation, status) } else { singleWaiter = continuation }
+    }
+
+    private func settle(_ continuation: CheckedContinuation<ByteBuffer, any Error>, _ status: RPCError) {
+        if status.code != .ok {
+            continuation.resume(throwing: status)
+        } else if let singleResponse {
+            continuation.resume(returning: singleResponse)
+        } else {
+            continuation.resume(throwing: RPCError(.internal, "server ended \(path) with OK but sent no response"))
         }
     }
 
@@ -68,7 +113,11 @@ final class ClientCall: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard self.status == nil else { return }
         self.status = status
-        responses.finish(status.code == .ok ? nil : status)
+        responseQueue?.finish(status.code == .ok ? nil : status)
+        if let singleWaiter {
+            self.singleWaiter = nil
+            settle(singleWaiter, status)
+        }
         sendCredit?.fail(status.code == .ok ? RPCError(.failedPrecondition, "call already completed") : status)
         connection.callEnded(self, status: status)
     }

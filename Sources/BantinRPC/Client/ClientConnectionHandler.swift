@@ -45,9 +45,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         switch frame.type {
         case .message:
             guard let call = calls[frame.callID] else { return }
-            if !call.responses.push(frame.payload) {
-                call.cancel(RPCError(.resourceExhausted, "server sent more messages than the flow-control window allows"))
-            }
+            if let violation = call.receive(frame.payload) { call.cancel(violation) }
         case .trailers:
             guard let call = calls[frame.callID] else { return }
             do {
@@ -104,11 +102,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     // MARK: calls
 
     /// Opens a call: HEADERS (and the first message, when given) in one write.
-    func open(path: String, metadata: Metadata, deadline: NIODeadline?, firstMessage: ByteBuffer?, end: Bool) throws -> ClientCall {
+    func open(path: String, metadata: Metadata, deadline: NIODeadline?, firstMessage: ByteBuffer?, end: Bool,
+              streamsResponses: Bool) throws -> ClientCall {
         guard let context, !unusable else { throw RPCError(.unavailable, "connection to \(target) is closing") }
         let id = nextCallID
         nextCallID += 1
-        let call = ClientCall(id: id, path: path, streamsRequests: !end, connection: self, eventLoop: context.eventLoop)
+        let call = ClientCall(id: id, path: path, streamsRequests: !end, streamsResponses: streamsResponses, connection: self,
+                              eventLoop: context.eventLoop)
         calls[id] = call
         var metadata = metadata
         for interceptor in interceptors { interceptor.prepare(method: path, metadata: &metadata) }

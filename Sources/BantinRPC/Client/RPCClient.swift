@@ -96,7 +96,7 @@ public final class RPCClient: Sendable {
         _ method: Method<Req, Resp>, _ request: Req, options: CallOptions = CallOptions(),
         _ body: (ResponseStream<Resp>) async throws -> Result
     ) async throws -> Result {
-        try await withCall(path: method.path, options: options, first: request.packed(), end: true) { call in
+        try await withCall(path: method.path, options: options, first: request.packed(), end: true, streamsResponses: true) { call in
             defer { call.stopReading() }
             return try await body(ResponseStream(queue: call.responses))
         }
@@ -106,10 +106,10 @@ public final class RPCClient: Sendable {
         _ method: Method<Req, Resp>, options: CallOptions = CallOptions(),
         _ body: (RequestWriter<Req>) async throws -> Void
     ) async throws -> Resp {
-        try await withCall(path: method.path, options: options, first: nil, end: false) { call in
+        try await withCall(path: method.path, options: options, first: nil, end: false, streamsResponses: false) { call in
             try await body(RequestWriter(call: call))
             try call.halfClose()
-            return try Resp(unpacking: try await Self.single(call))
+            return try Resp(unpacking: try await call.response())
         }
     }
 
@@ -117,7 +117,7 @@ public final class RPCClient: Sendable {
         _ method: Method<Req, Resp>, options: CallOptions = CallOptions(),
         _ body: (RequestWriter<Req>, ResponseStream<Resp>) async throws -> Result
     ) async throws -> Result {
-        try await withCall(path: method.path, options: options, first: nil, end: false) { call in
+        try await withCall(path: method.path, options: options, first: nil, end: false, streamsResponses: true) { call in
             defer { call.stopReading() }
             return try await body(RequestWriter(call: call), ResponseStream(queue: call.responses))
         }
@@ -132,7 +132,9 @@ public final class RPCClient: Sendable {
         var transparentRetried = false
         while true {
             do {
-                return try await withCall(path: path, options: options, first: request, end: true) { try await Self.single($0) }
+                return try await withCall(path: path, options: options, first: request, end: true, streamsResponses: false) {
+                    try await $0.response()
+                }
             } catch let error as RPCError where error.code == .unavailable && error.notProcessed && !transparentRetried {
                 // Once, at once, and outside maxAttempts: the call never ran, so this is a reroute, not a retry.
                 transparentRetried = true
@@ -146,20 +148,12 @@ public final class RPCClient: Sendable {
     /// Calls a server-streaming method with serialized bytes, handing each response to `onResponse`.
     public func serverStreaming(path: String, request: ByteBuffer, options: CallOptions = CallOptions(),
                                 onResponse: (ByteBuffer) async throws -> Void) async throws {
-        try await withCall(path: path, options: options, first: request, end: true) { call in
+        try await withCall(path: path, options: options, first: request, end: true, streamsResponses: true) { call in
             while let message = try await call.responses.next() { try await onResponse(message) }
         }
     }
 
-    static func single(_ call: ClientCall) async throws -> ByteBuffer {
-        guard let response = try await call.responses.next() else {
-            throw RPCError(.internal, "server ended \(call.path) with OK but sent no response")
-        }
-        while try await call.responses.next() != nil {}  // wait for OK trailers
-        return response
-    }
-
-    private func withCall<R>(path: String, options: CallOptions, first: ByteBuffer?, end: Bool,
+    private func withCall<R>(path: String, options: CallOptions, first: ByteBuffer?, end: Bool, streamsResponses: Bool,
                              _ body: (ClientCall) async throws -> R) async throws -> R {
         let deadline = try options.deadline()
         let connection = try await pick()
@@ -168,10 +162,12 @@ public final class RPCClient: Sendable {
         let callMetadata = metadata
         let loop = connection.channel.eventLoop
         let call = if loop.inEventLoop {
-            try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end)
+            try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end,
+                                              streamsResponses: streamsResponses)
         } else {
             try await loop.submit {
-                try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end)
+                try connection.handler.value.open(path: path, metadata: callMetadata, deadline: deadline, firstMessage: first, end: end,
+                                              streamsResponses: streamsResponses)
             }.get()
         }
         return try await withTaskCancellationHandler {

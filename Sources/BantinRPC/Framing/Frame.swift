@@ -3,19 +3,44 @@ import NIOCore
 /// One frame of the Bantin v1 wire format (docs/PROTOCOL.md):
 /// a 12-byte header (length u32 BE, type u8, flags u8, reserved u16 = 0, call_id u32 BE)
 /// followed by `length` bytes of body.
+///
+/// A frame is held as its encoded bytes, header and body in one buffer, and the fields are read from the
+/// header. That keeps a frame the size of one `ByteBuffer`, which NIO carries between handlers inline
+/// instead of boxing it on the heap; an outbound frame goes to the socket as the buffer it already is; and a
+/// body can be written in place behind its header (`Frame.build`) instead of being copied there.
 public struct Frame: Sendable, Equatable {
-    public var type: FrameType
-    public var flags: FrameFlags
-    /// Chosen by the client, unique per connection; 0 addresses the connection itself.
-    public var callID: UInt32
-    public var payload: ByteBuffer
+    /// Header and body, as they travel.
+    public let bytes: ByteBuffer
 
+    /// A frame around `payload`, which is copied behind the header.
     public init(type: FrameType, flags: FrameFlags = [], callID: UInt32, payload: ByteBuffer = ByteBuffer()) {
-        self.type = type
-        self.flags = flags
-        self.callID = callID
-        self.payload = payload
+        self = Frame.build(type: type, flags: flags, callID: callID, capacity: payload.readableBytes) { $0.writeImmutableBuffer(payload) }
     }
+
+    /// A frame whose body `writeBody` appends straight after the header.
+    public static func build(type: FrameType, flags: FrameFlags = [], callID: UInt32, capacity: Int = 0,
+                             _ writeBody: (inout ByteBuffer) -> Void) -> Frame {
+        var bytes = ByteBuffer()
+        bytes.reserveCapacity(headerSize + capacity)
+        bytes.writeInteger(UInt32(0))  // the length, set below
+        bytes.writeInteger(type.rawValue)
+        bytes.writeInteger(flags.rawValue)
+        bytes.writeInteger(UInt16(0))
+        bytes.writeInteger(callID)
+        writeBody(&bytes)
+        bytes.setInteger(UInt32(bytes.readableBytes - headerSize), at: bytes.readerIndex)
+        return Frame(validated: bytes)
+    }
+
+    /// Bytes holding exactly one frame whose header `FrameDecoder` (or `build`) has checked.
+    init(validated bytes: ByteBuffer) { self.bytes = bytes }
+
+    public var type: FrameType { FrameType(rawValue: bytes.getInteger(at: bytes.readerIndex + 4, as: UInt8.self)!)! }
+    public var flags: FrameFlags { FrameFlags(rawValue: bytes.getInteger(at: bytes.readerIndex + 5, as: UInt8.self)!) }
+    /// Chosen by the client, unique per connection; 0 addresses the connection itself.
+    public var callID: UInt32 { bytes.getInteger(at: bytes.readerIndex + 8, as: UInt32.self)! }
+    /// The body: a slice of `bytes`, not a copy.
+    public var payload: ByteBuffer { bytes.getSlice(at: bytes.readerIndex + Self.headerSize, length: bytes.readableBytes - Self.headerSize)! }
 
     public static let headerSize = 12
     /// Default limit on a frame body; larger frames close the connection.

@@ -31,7 +31,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    /// Reads one frame if the buffer holds all of it; the body is a slice, not a copy.
+    /// Reads one frame if the buffer holds all of it; the frame is a slice, not a copy.
     public static func decodeFrame(from buffer: inout ByteBuffer, maxBodySize: Int) throws -> Frame? {
         guard buffer.readableBytes >= Frame.headerSize else {
             // Even a partial header can be judged: catch garbage before more of it arrives.
@@ -46,59 +46,26 @@ public struct FrameDecoder: ByteToMessageDecoder {
         let rawType = buffer.getInteger(at: start + 4, as: UInt8.self)!
         let flags = FrameFlags(rawValue: buffer.getInteger(at: start + 5, as: UInt8.self)!)
         let reserved = buffer.getInteger(at: start + 6, as: UInt16.self)!
-        guard let type = FrameType(rawValue: rawType) else { throw FrameError.unknownType(rawType) }
+        guard FrameType(rawValue: rawType) != nil else { throw FrameError.unknownType(rawType) }
         guard reserved == 0, flags.rawValue & ~0b11 == 0 else { throw FrameError.reservedBitsSet }
         guard !flags.contains(.compressed) else { throw FrameError.compressionUnsupported }
         guard Int(length) <= maxBodySize else { throw FrameError.oversized(length: length, limit: maxBodySize) }
         guard buffer.readableBytes >= Frame.headerSize + Int(length) else { return nil }
-        let callID = buffer.getInteger(at: start + 8, as: UInt32.self)!
-        buffer.moveReaderIndex(forwardBy: Frame.headerSize)
-        let payload = buffer.readSlice(length: Int(length))!
-        return Frame(type: type, flags: flags, callID: callID, payload: payload)
+        return Frame(validated: buffer.readSlice(length: Frame.headerSize + Int(length))!)
     }
 }
 
-/// Frames → bytes. A small frame goes out as one buffer; a larger one as its header and its
-/// body, so the body is not copied here (the TLS handler below gathers writes anyway).
+/// Frames → bytes. A frame already is its encoded bytes, so this only hands them on.
 public final class FrameEncoder: ChannelOutboundHandler {
     public typealias OutboundIn = Frame
     public typealias OutboundOut = ByteBuffer
 
-    static let coalesceLimit = 256
-
     public init() {}
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = unwrapOutboundIn(data)
-        let bodySize = frame.payload.readableBytes
-        if bodySize <= Self.coalesceLimit {
-            var out = context.channel.allocator.buffer(capacity: Frame.headerSize + bodySize)
-            Self.writeHeader(of: frame, into: &out)
-            var payload = frame.payload
-            out.writeBuffer(&payload)
-            context.write(wrapOutboundOut(out), promise: promise)
-        } else {
-            var header = context.channel.allocator.buffer(capacity: Frame.headerSize)
-            Self.writeHeader(of: frame, into: &header)
-            context.write(wrapOutboundOut(header), promise: nil)
-            context.write(wrapOutboundOut(frame.payload), promise: promise)
-        }
-    }
-
-    public static func writeHeader(of frame: Frame, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt32(frame.payload.readableBytes))
-        buffer.writeInteger(frame.type.rawValue)
-        buffer.writeInteger(frame.flags.rawValue)
-        buffer.writeInteger(UInt16(0))
-        buffer.writeInteger(frame.callID)
+        context.write(wrapOutboundOut(unwrapOutboundIn(data).bytes), promise: promise)
     }
 
     /// The encoded bytes of one frame, for tests and raw peers.
-    public static func encode(_ frame: Frame) -> ByteBuffer {
-        var out = ByteBuffer()
-        writeHeader(of: frame, into: &out)
-        var payload = frame.payload
-        out.writeBuffer(&payload)
-        return out
-    }
+    public static func encode(_ frame: Frame) -> ByteBuffer { frame.bytes }
 }

@@ -56,10 +56,10 @@ final class ServerCall: @unchecked Sendable {
 
     /// Sends the single response and OK trailers together.
     func finish<M: WireMessage>(with response: M) {
-        let body = response.packed()
+        let frame = Frame.build(type: .message, callID: id) { response.pack(into: &$0) }
         onLoop { call in
             guard !call.finished else { return }
-            call.connection.write(Frame(type: .message, callID: call.id, payload: body))
+            call.connection.write(frame)
             call.complete(RPCError(.ok, ""))
         }
     }

@@ -109,7 +109,7 @@ struct Pass {
 
     func gap(_ k: Int) -> String { k > 0 && k < tokens.count ? gaps[k] : "" }
 
-    func isText(_ k: Int, _ words: [String]) -> Bool { k >= 0 && k < tokens.count && words.contains(tokens[k].text) }
+    func isText(_ k: Int, _ words: [String]) -> Bool { k >= 0 && k < tokens.count && words.containsUTF8(tokens[k].text) }
 
     func isFree(_ from: Int, _ count: Int) -> Bool { (from..<(from + count)).allSatisfy { $0 < tokens.count && !taken[$0] } }
 
@@ -382,7 +382,7 @@ struct Pass {
                 return included ? PlaceMatch(length: head + name) : PlaceMatch(cue: head, length: name)
             }
         }
-        guard capitalized(i) || tokens[i].text.hasPrefix("miền") || tokens[i].text.hasPrefix("châu") else { return nil }
+        guard capitalized(i) || hasUTF8Prefix(tokens[i].text, "miền") || hasUTF8Prefix(tokens[i].text, "châu") else { return nil }
         if let n = lexicon.locations.match(tokens, at: i) {
             // "Hồ Chí Minh" alone is the person; the city is written with "Thành phố" or "TP".
             if text(i, n) == "Hồ Chí Minh" { return nil }
@@ -618,8 +618,9 @@ struct Pass {
     /// "ứng dụng", "phần mềm".
     mutating func misc(at i: Int) -> Int? {
         let t = tokens[i].text
-        let awardEnd = t == "Giải" ? parenthesizedAward(after: i) : nil
-        if t == "Giải", capitalized(i + 1) || (joined(i + 1) && awardEnd != nil) {
+        let isAward = sameUTF8(t, "Giải")
+        let awardEnd = isAward ? parenthesizedAward(after: i) : nil
+        if isAward, capitalized(i + 1) || (joined(i + 1) && awardEnd != nil) {
             var n = 1
             if let awardEnd {
                 n = awardEnd - i
@@ -630,7 +631,7 @@ struct Pass {
             take(i, n)
             return n
         }
-        if t == "Chương", text(i, min(6, tokens.count - i)) == "Chương trình mục tiêu quốc gia" {
+        if sameUTF8(t, "Chương"), text(i, min(6, tokens.count - i)) == "Chương trình mục tiêu quốc gia" {
             var n = 6
             while n < 12, joined(i + n), !isText(i + n, ["và", "của", "tại", "trong", "đã", "được"]) { n += 1 }
             builder.mention(.misc, span(i, n), name: surface(i, n))
@@ -638,7 +639,7 @@ struct Pass {
             return n
         }
         // "nền tảng số "Sổ tay đảng viên điện tử"": a quoted name after a product word.
-        if i >= 1, ["\"", " \"", " “", "“"].contains(gap(i)), capitalized(i),
+        if i >= 1, ["\"", " \"", " “", "“"].containsUTF8(gap(i)), capitalized(i),
            isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]) {
             var n = 1
             while n < 12, i + n < tokens.count, !gap(i + n).contains("\""), !gap(i + n).contains("”"), !gap(i + n).contains("\n") { n += 1 }

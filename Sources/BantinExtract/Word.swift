@@ -1,3 +1,5 @@
+import Foundation
+
 /// A lexicon key compared and hashed by its UTF-8 bytes.
 ///
 /// `String`'s own `==` and hashing follow canonical equivalence, so every lookup of a non-ASCII syllable
@@ -10,12 +12,30 @@ struct Word: Hashable, Sendable {
     init(_ text: String) { self.text = text }
     init(_ text: Substring) { self.text = String(text) }
 
-    static func == (a: Word, b: Word) -> Bool {
-        a.text.utf8.count == b.text.utf8.count && a.text.utf8.elementsEqual(b.text.utf8)
-    }
+    static func == (a: Word, b: Word) -> Bool { sameUTF8(a.text, b.text) }
 
     func hash(into hasher: inout Hasher) {
         var copy = text
         copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
+}
+
+/// Byte equality of two NFC strings (see `Word`): what `==` means for the extractor's text, without the
+/// Unicode normalizer that `==` runs on non-ASCII strings.
+@inline(__always)
+func sameUTF8(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    let compared = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+    }
+    return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+}
+
+/// `sameUTF8` for a prefix.
+@inline(__always)
+func hasUTF8Prefix(_ s: String, _ prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
+
+extension Array where Element == String {
+    /// `contains` by `sameUTF8`.
+    func containsUTF8(_ s: String) -> Bool { contains { sameUTF8($0, s) } }
 }

@@ -133,6 +133,7 @@ struct ExtractFiles: ParsableCommand {
 
     func run() throws {
         let extractor = Extractor()
+        var line: [UInt8] = []  // one JSON line per article, reused
         for file in files {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
             guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -154,20 +155,30 @@ struct ExtractFiles: ParsableCommand {
                 scalars += 1
             }
             scalarAt[bytes.count] = scalars
-            // Written by hand: JSONSerialization took twice as long as the extraction itself.
-            let q = JSONMessageCodec.quoted
-            let mentions = extraction.mentions.compactMap { m -> String? in
-                guard let span = m.span else { return nil }
-                return "{\"type\":\(q(m.type.name)),\"text\":\(q(m.surface)),\"id\":\(q(m.entityID)),"
-                    + "\"start\":\(scalarAt[Int(span.start)]),\"end\":\(scalarAt[Int(span.end)]),"
-                    + "\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}"
+            // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
+            // building the line from Strings a fifth of it.
+            line.removeAll(keepingCapacity: true)
+            func put(_ ascii: String) { line.append(contentsOf: ascii.utf8) }
+            func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &line) }
+            put("{\"file\":"); quote(file); put(",\"entities\":[")
+            var first = true
+            for m in extraction.mentions {
+                guard let span = m.span else { continue }
+                if !first { put(",") }
+                first = false
+                put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
+                put(",\"start\":\(scalarAt[Int(span.start)]),\"end\":\(scalarAt[Int(span.end)]),")
+                put("\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}")
             }
+            put("],\"roles\":[")
             let names = Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-            let roles = extraction.roles.map { r in
-                "{\"person\":\(q(names[r.personID] ?? r.personID)),\"title\":\(q(r.title)),"
-                    + "\"organization\":\(q(names[r.organizationID] ?? r.organizationID))}"
+            for (k, r) in extraction.roles.enumerated() {
+                if k > 0 { put(",") }
+                put("{\"person\":"); quote(names[r.personID] ?? r.personID); put(",\"title\":"); quote(r.title)
+                put(",\"organization\":"); quote(names[r.organizationID] ?? r.organizationID); put("}")
             }
-            print("{\"file\":\(q(file)),\"entities\":[\(mentions.joined(separator: ","))],\"roles\":[\(roles.joined(separator: ","))]}")
+            put("]}\n")
+            try FileHandle.standardOutput.write(contentsOf: line)
         }
     }
 }

@@ -42,6 +42,25 @@ import Testing
         #expect(try Article(unpacking: Article().packed()) == Article())
     }
 
+    /// JSON string literals are built on bytes: each escape, a run around it, and non-ASCII text left as it is;
+    /// the result parses back to the same string.
+    @Test func jsonQuotingEscapesOnlyWhatJSONRequires() throws {
+        let cases: [(String, String)] = [
+            ("", #""""#),
+            ("Tỉnh ủy Cao Bằng", #""Tỉnh ủy Cao Bằng""#),
+            ("a\"b\\c", #""a\"b\\c""#),
+            ("dòng 1\ndòng 2\r\t", #""dòng 1\ndòng 2\r\t""#),
+            ("\u{01}x\u{1F}", #""\u0001x\u001f""#),
+            ("\u{7F}“”", "\"\u{7F}“”\""),
+        ]
+        for (input, expected) in cases {
+            let quoted = JSONMessageCodec.quoted(input)
+            #expect(quoted == expected)
+            let parsed = try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: .fragmentsAllowed) as? String
+            #expect(parsed == input)
+        }
+    }
+
     @Test func statusCodesHaveGRPCNumbers() {
         #expect(StatusCode.allCases.count == 17)
         #expect(StatusCode.deadlineExceeded.rawValue == 4)

@@ -17,6 +17,15 @@ import Testing
         found(text).contains { $0.0 == type && $0.1 == surface }
     }
 
+    /// Entity ids: the folded name, words joined by one hyphen whatever the spacing, and the province for
+    /// organizations.
+    @Test func entityIDsAreFoldedHyphenatedNames() {
+        #expect(ExtractionBuilder.entityID(.person, "Nguyễn Văn  Đức") == "per:nguyen-van-duc")
+        #expect(ExtractionBuilder.entityID(.location, " Bắc Kạn ") == "loc:bac-kan")
+        #expect(ExtractionBuilder.entityID(.organization, "Sở Y tế", province: "Thừa Thiên Huế") == "org:so-y-te@thua-thien-hue")
+        #expect(ExtractionBuilder.entityID(.misc, "") == "misc:")
+    }
+
     @Test func namesNeverSeenAreFoundFromFamilyNameOrCue() {
         // Neither person is in any lexicon; one has a common family name, the other only a cue.
         #expect(Self.has("Chiều qua, bà Lò Thị Mỷ cho biết gia đình đã nhận hỗ trợ.", .person, "Lò Thị Mỷ"))

@@ -26,16 +26,18 @@ public struct Extractor: Sendable {
     func tokenize(_ text: String) -> [TextToken] {
         let utf8 = Array(text.utf8)
         var previousEnd = 0
-        return VietnameseText.tokens(text).map { token in
-            let gap = utf8[previousEnd..<token.byteStart]
+        // Ranges, not `VietnameseText.tokens`: a String made straight from each range's bytes costs less than a
+        // Substring of `text` (whose indices are checked against scalar boundaries) copied into a String.
+        return VietnameseText.tokenRanges(text).map { range in
+            let gap = utf8[previousEnd..<range.lowerBound]
             // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
             // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
             let joined = previousEnd > 0 && (gap.elementsEqual([0x2D])
                 || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
-            previousEnd = token.byteEnd
-            let s = String(token.text)
+            previousEnd = range.upperBound
+            let s = String(decoding: utf8[range], as: UTF8.self)
             let scalars = s.unicodeScalars
-            return TextToken(text: s, id: lexicon.id(of: Word(s)), byteStart: token.byteStart, byteEnd: token.byteEnd, joinedToPrevious: joined,
+            return TextToken(text: s, id: lexicon.id(of: Word(s)), byteStart: range.lowerBound, byteEnd: range.upperBound, joinedToPrevious: joined,
                              isCapitalized: VietnameseText.isUppercase(scalars.first!),
                              isAllCaps: scalars.count >= 2 && !scalars.contains(where: VietnameseText.isLowercase))
         }

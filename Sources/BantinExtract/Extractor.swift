@@ -136,7 +136,7 @@ struct Pass {
     // MARK: the pass
 
     mutating func run(publishedAt: String) {
-        dates(PatternScanner(tokens: tokens, utf8: builder.utf8), publishedAt: publishedAt)
+        dates(PatternScanner(tokens: tokens, utf8: builder.utf8, words: lexicon.dateWords), publishedAt: publishedAt)
         documents()
         var i = 0
         while i < tokens.count {

@@ -15,6 +15,8 @@ public struct Lexicon: Sendable {
     var surnames: Set<Word> = []
     /// Every syllable below, numbered; a text token is looked up here once (`TextToken.id`).
     var vocabulary = Vocabulary()
+    /// What the date scanner looks for (`PatternScanner.Words`).
+    var dateWords: PatternScanner.Words
     var titles = PhraseSet()
     var organizationHeads = PhraseSet()
     /// By phrase: how an organization phrase may stand (`organizations.tsv`).
@@ -51,6 +53,9 @@ public struct Lexicon: Sendable {
     }()
 
     init() throws {
+        var words = Vocabulary()
+        dateWords = PatternScanner.Words(&words)
+        vocabulary = words
         func lines(_ name: String) throws -> [String] {
             guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Data") else {
                 throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Data/\(name)"])

@@ -5,6 +5,7 @@ import BantinCore
 struct PatternScanner {
     let tokens: [TextToken]
     let utf8: [UInt8]
+    let words: Words
 
     /// The bytes between token `k - 1` and token `k` ("" before the first).
     func gap(_ k: Int) -> ArraySlice<UInt8> {
@@ -20,19 +21,31 @@ struct PatternScanner {
     }
 
     func text(_ k: Int) -> String { tokens[k].text }
-    func `is`(_ k: Int, _ words: Set<Word>) -> Bool { k < tokens.count && words.contains(tokens[k].word) }
+    func `is`(_ k: Int, _ words: WordIDs) -> Bool { k < tokens.count && words.contains(tokens[k].id) }
 
-    static func words(_ list: String...) -> Set<Word> { Set(list.map(Word.init)) }
-    static let so = words("số"), dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm", "Ngày", "ngày")
-    /// Two-word times of day: "Rạng sáng", "Chiều tối", "Sáng sớm".
-    static let dayPartFirsts = words("Rạng", "rạng", "Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Đêm", "đêm")
-    static let dayPartSeconds = words("sáng", "sớm", "tối", "muộn", "khuya", "nay", "qua")
-    static let quy = words("quý", "Quý"), giai = words("giai", "Giai"), doan = words("đoạn"), ngay = words("ngày")
-    static let timesOfDay = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")
-    static let hom = words("Hôm", "hôm"), nay = words("nay"), nhiem = words("nhiệm"), ky = words("kỳ")
-    static let thang = words("tháng"), dauCuoi = words("đầu", "cuối"), nam = words("năm")
-    /// Tokens a date can start with, besides digits.
-    static let dateStarts = dayParts.union(hom).union(nhiem).union(thang).union(nam).union(dayPartFirsts).union(quy).union(giai)
+    /// The words dates are made of, by vocabulary number: interned with the lexicon, so that a token's `id`
+    /// answers whether it is one of them without hashing its text (a `Set<Word>` lookup on every token made
+    /// a twentieth of extraction time).
+    struct Words: Sendable {
+        let so, dayParts, dayPartFirsts, dayPartSeconds, quy, giai, doan, ngay, timesOfDay: WordIDs
+        let hom, nay, nhiem, ky, thang, dauCuoi, nam: WordIDs
+        /// Tokens a date can start with, besides digits.
+        let dateStarts: WordIDs
+
+        init(_ vocabulary: inout Vocabulary) {
+            func words(_ list: String...) -> WordIDs { WordIDs(list.map { vocabulary.intern(Word($0)) }) }
+            so = words("số")
+            dayParts = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm", "Ngày", "ngày")
+            // Two-word times of day: "Rạng sáng", "Chiều tối", "Sáng sớm".
+            dayPartFirsts = words("Rạng", "rạng", "Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Đêm", "đêm")
+            dayPartSeconds = words("sáng", "sớm", "tối", "muộn", "khuya", "nay", "qua")
+            quy = words("quý", "Quý"); giai = words("giai", "Giai"); doan = words("đoạn"); ngay = words("ngày")
+            timesOfDay = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")
+            hom = words("Hôm", "hôm"); nay = words("nay"); nhiem = words("nhiệm"); ky = words("kỳ")
+            thang = words("tháng"); dauCuoi = words("đầu", "cuối"); nam = words("năm")
+            dateStarts = WordIDs([dayParts, hom, nhiem, thang, nam, dayPartFirsts, quy, giai].flatMap(\.ids))
+        }
+    }
 
     func string(_ range: Range<Int>) -> String { String(decoding: utf8[range], as: UTF8.self) }
 
@@ -57,7 +70,7 @@ struct PatternScanner {
 
     private func date(at i: Int) -> (PatternMatch, Int)? {
         let first = utf8[tokens[i].byteStart]
-        guard (0x30...0x39).contains(first) || Self.dateStarts.contains(tokens[i].word) else { return nil }
+        guard (0x30...0x39).contains(first) || words.dateStarts.contains(tokens[i].id) else { return nil }
         var groups = [String?](repeating: nil, count: 11)
         func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
             var end = tokens[last].byteEnd
@@ -69,13 +82,13 @@ struct PatternScanner {
         // Day/month[/year], with the time-of-day or "ngày" word before it.
         var start = i
         var d = i
-        if `is`(i, Self.dayPartFirsts), `is`(i + 1, Self.dayPartSeconds), gapIs(i + 1, " "), isDigits(i + 2, count: 1...2) || `is`(i + 2, Self.ngay) {
+        if `is`(i, words.dayPartFirsts), `is`(i + 1, words.dayPartSeconds), gapIs(i + 1, " "), isDigits(i + 2, count: 1...2) || `is`(i + 2, words.ngay) {
             d = i + 2
-            if `is`(d, Self.ngay), gapIs(d, " ") { d += 1 }
-        } else if `is`(i, Self.dayParts) {
+            if `is`(d, words.ngay), gapIs(d, " ") { d += 1 }
+        } else if `is`(i, words.dayParts) {
             d = i + 1
-            if `is`(i, Self.timesOfDay), `is`(d, Self.ngay), gapIs(d, " ") { d += 1 }
-        } else if `is`(i, Self.hom), `is`(i + 1, Self.nay), gapIs(i + 1, " ") {
+            if `is`(i, words.timesOfDay), `is`(d, words.ngay), gapIs(d, " ") { d += 1 }
+        } else if `is`(i, words.hom), `is`(i + 1, words.nay), gapIs(i + 1, " ") {
             d = i + 2
         }
         if d > i, !(gapIs(d, " ") || gapIs(d, " (")) { d = i }
@@ -89,13 +102,13 @@ struct PatternScanner {
             }
             return done(start, d + 1)
         }
-        if `is`(i, Self.nhiem), `is`(i + 1, Self.ky), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
+        if `is`(i, words.nhiem), `is`(i + 1, words.ky), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
            [" - ", "-", " -", "- ", " – ", "–", " –", "– "].contains(where: { gapIs(i + 3, $0) }), isDigits(i + 3, count: 4...4) {
             groups[4] = text(i + 2)
             groups[5] = text(i + 3)
             return done(i, i + 3)
         }
-        if isDigits(i, count: 1...2), `is`(i + 1, Self.thang), `is`(i + 2, Self.dauCuoi), `is`(i + 3, Self.nam), (1...3).allSatisfy({ gapIs(i + $0, " ") }) {
+        if isDigits(i, count: 1...2), `is`(i + 1, words.thang), `is`(i + 2, words.dauCuoi), `is`(i + 3, words.nam), (1...3).allSatisfy({ gapIs(i + $0, " ") }) {
             groups[6] = text(i)
             if isDigits(i + 4, count: 4...4), gapIs(i + 4, " ") {
                 groups[7] = text(i + 4)
@@ -103,33 +116,33 @@ struct PatternScanner {
             }
             return done(i, i + 3)  // "6 tháng đầu năm": the year is the article's
         }
-        if `is`(i, Self.quy), gapIs(i + 1, " "), i + 1 < tokens.count, ["I", "II", "III", "IV"].contains(text(i + 1)) {
+        if `is`(i, words.quy), gapIs(i + 1, " "), i + 1 < tokens.count, ["I", "II", "III", "IV"].contains(text(i + 1)) {
             groups[0] = "Q" + String(["I", "II", "III", "IV"].firstIndex(of: text(i + 1))! + 1)
-            if `is`(i + 2, Self.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
+            if `is`(i + 2, words.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
                 groups[0] = text(i + 3) + "-" + groups[0]!
                 return done(i, i + 3)
             }
             return done(i, i + 1)
         }
-        if `is`(i, Self.giai), `is`(i + 1, Self.doan), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
+        if `is`(i, words.giai), `is`(i + 1, words.doan), gapIs(i + 1, " "), gapIs(i + 2, " "), isDigits(i + 2, count: 4...4),
            [" - ", "-", " -", "- ", " – ", "–"].contains(where: { gapIs(i + 3, $0) }), isDigits(i + 3, count: 4...4) {
             groups[4] = text(i + 2)
             groups[5] = text(i + 3)
             return done(i, i + 3)
         }
-        if `is`(i, Self.thang), gapIs(i + 1, " "), isDigits(i + 1, count: 1...2) {
+        if `is`(i, words.thang), gapIs(i + 1, " "), isDigits(i + 1, count: 1...2) {
             if gapIs(i + 2, "/"), isDigits(i + 2, count: 4...4) {
                 groups[8] = text(i + 1)
                 groups[9] = text(i + 2)
                 return done(i, i + 2)
             }
-            if `is`(i + 2, Self.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
+            if `is`(i + 2, words.nam), gapIs(i + 2, " "), gapIs(i + 3, " "), isDigits(i + 3, count: 4...4) {
                 groups[8] = text(i + 1)
                 groups[9] = text(i + 3)
                 return done(i, i + 3)
             }
         }
-        if `is`(i, Self.nam), gapIs(i + 1, " "), isDigits(i + 1, count: 4...4) {
+        if `is`(i, words.nam), gapIs(i + 1, " "), isDigits(i + 1, count: 4...4) {
             groups[10] = text(i + 1)
             return done(i, i + 1)
         }
@@ -142,4 +155,11 @@ struct PatternMatch {
     var text: String
     var byteRange: Range<Int>
     var groups: [String?]
+}
+
+/// A few vocabulary numbers, checked by a scan: the lists are short, and a scan of them costs less than a hash.
+struct WordIDs: Sendable {
+    let ids: [Int32]
+    init(_ ids: [Int32]) { self.ids = Array(Set(ids)).sorted() }
+    func contains(_ id: Int32) -> Bool { id >= 0 && ids.contains(id) }
 }

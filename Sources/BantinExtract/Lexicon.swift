@@ -196,7 +196,11 @@ struct PhraseSet: Sendable {
 
     /// Tokens matched at `index` by the longest phrase, if any.
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
-        matches(tokens, at: index).first
+        guard index < tokens.count else { return nil }
+        let id = Int(tokens[index].id)
+        guard id >= 0, id < byFirst.count else { return nil }
+        for words in byFirst[id] where Self.phrase(words, isAt: index, in: tokens) { return words.count }  // longest first
+        return nil
     }
 
     /// The lengths of every phrase matched at `index`, longest first.
@@ -205,19 +209,20 @@ struct PhraseSet: Sendable {
         let id = Int(tokens[index].id)
         guard id >= 0, id < byFirst.count else { return [] }
         var found: [Int] = []
-        for words in byFirst[id] where index + words.count <= tokens.count {
-            var ok = true
-            for k in 1..<words.count {
-                let t = tokens[index + k]
-                if !t.joinedToPrevious || t.id != words[k] { ok = false; break }
-            }
-            if ok, found.last != words.count { found.append(words.count) }
+        for words in byFirst[id] where Self.phrase(words, isAt: index, in: tokens) {
+            if found.last != words.count { found.append(words.count) }
         }
         return found
     }
+
+    /// Reads the tokens' fields in place: copying a `TextToken` out of the array retains its text.
+    private static func phrase(_ words: [Int32], isAt index: Int, in tokens: [TextToken]) -> Bool {
+        guard index + words.count <= tokens.count else { return false }
+        for k in 1..<words.count where !tokens[index + k].joinedToPrevious || tokens[index + k].id != words[k] { return false }
+        return true
+    }
 }
 
-/// A syllable with what separates it from the previous one.
 struct TextToken {
     var text: String
     /// The syllable's number in the lexicon's vocabulary, -1 if unknown.

@@ -129,6 +129,7 @@ public struct Lexicon: Sendable {
             for id in ids { flags[Int(id)] = true }
             return flags
         }
+        vocabulary.seal()
         isSurname = flags(surnameIDs)
         isHonorific = flags(honorificIDs)
         isStopWord = flags(stopWordIDs)
@@ -145,6 +146,7 @@ public struct Lexicon: Sendable {
 
     /// The number of a syllable, -1 when the lexicon does not know it.
     func id(of word: Word) -> Int32 { vocabulary.id(word) }
+    func id(of bytes: UnsafeBufferPointer<UInt8>) -> Int32 { vocabulary.id(bytes) }
 
     func isSurname(_ token: TextToken) -> Bool { token.id >= 0 && isSurname[Int(token.id)] }
     func isStopWord(_ token: TextToken) -> Bool { token.id >= 0 && isStopWord[Int(token.id)] }
@@ -165,6 +167,8 @@ public struct Lexicon: Sendable {
 /// Syllables numbered in the order first seen.
 struct Vocabulary: Sendable {
     private var ids: [Word: Int32] = [:]
+    /// The same words for lookups by bytes, built by `seal()` once the lexicon is loaded.
+    private var table = ByteTable()
 
     var count: Int { ids.count }
 
@@ -175,7 +179,73 @@ struct Vocabulary: Sendable {
         return id
     }
 
+    /// Builds the lookup table; words interned later are found only through `id(_: Word)`.
+    mutating func seal() { table = ByteTable(ids) }
+
     func id(_ word: Word) -> Int32 { ids[word] ?? -1 }
+
+    /// The number of the word spelled by `bytes` (NFC UTF-8), -1 if unknown.
+    func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 { table.id(bytes) }
+}
+
+/// Words by their UTF-8 bytes in one open-addressing table: looked up once per token, where `Dictionary`'s
+/// SipHash over a `Word` made a tenth of tokenizing.
+struct ByteTable: Sendable {
+    /// Every key's bytes, one after another.
+    private var keys: [UInt8] = []
+    /// Per slot: the key's hash (0: empty), where its bytes start and end in `keys`, and its number.
+    private var hashes: [UInt64] = []
+    private var starts: [Int32] = []
+    private var ends: [Int32] = []
+    private var values: [Int32] = []
+    private var mask = 0
+
+    init() {}
+
+    init(_ words: [Word: Int32]) {
+        var capacity = 16
+        while capacity < words.count * 2 { capacity *= 2 }
+        mask = capacity - 1
+        hashes = [UInt64](repeating: 0, count: capacity)
+        starts = [Int32](repeating: 0, count: capacity)
+        ends = [Int32](repeating: 0, count: capacity)
+        values = [Int32](repeating: -1, count: capacity)
+        for (word, value) in words {
+            let start = Int32(keys.count)
+            keys.append(contentsOf: word.text.utf8)
+            let hash = keys[Int(start)...].withUnsafeBufferPointer { Self.hash($0) }
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while hashes[slot] != 0 { slot = (slot + 1) & mask }
+            hashes[slot] = hash
+            starts[slot] = start
+            ends[slot] = Int32(keys.count)
+            values[slot] = value
+        }
+    }
+
+    func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard mask > 0 else { return -1 }
+        let hash = Self.hash(bytes)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        return keys.withUnsafeBufferPointer { keys in
+            while hashes[slot] != 0 {
+                if hashes[slot] == hash, Int(ends[slot] - starts[slot]) == bytes.count,
+                   bytes.count == 0 || memcmp(keys.baseAddress! + Int(starts[slot]), bytes.baseAddress!, bytes.count) == 0 {
+                    return values[slot]
+                }
+                slot = (slot + 1) & mask
+            }
+            return -1
+        }
+    }
+
+    /// FNV-1a, never 0 (0 marks an empty slot). Keys come from our own data files, so a hash that an adversary
+    /// could collide costs nothing here.
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h | 1
+    }
 }
 
 /// Phrases matched token by token (exact syllables), longest first, indexed by the first syllable's number.

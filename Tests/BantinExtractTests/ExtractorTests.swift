@@ -26,6 +26,27 @@ import Testing
         #expect(ExtractionBuilder.entityID(.misc, "") == "misc:")
     }
 
+    /// The byte table the tokenizer looks words up in agrees with the vocabulary it was built from.
+    @Test func vocabularyLookupsByBytesAgreeWithLookupsByWord() {
+        let lexicon = Lexicon.shared
+        var table = ByteTable()
+        #expect(table.id(UnsafeBufferPointer(start: nil, count: 0)) == -1)  // empty table
+        var words: [Word: Int32] = [:]
+        for (i, w) in ["Nguyễn", "nguyen", "Tỉnh", "ủy", "UBND", "a", "ngày", "Đắk", "Lắk"].enumerated() { words[Word(w)] = Int32(i) }
+        table = ByteTable(words)
+        for (word, id) in words {
+            var text = word.text
+            #expect(text.withUTF8 { table.id($0) } == id)
+            #expect(text.withUTF8 { lexicon.id(of: $0) } == lexicon.id(of: word))
+        }
+        for unknown in ["Nguyên", "ngay", "", "ủy ban"] {
+            var text = unknown
+            #expect(text.withUTF8 { table.id($0) } == -1)
+        }
+        var known = "Tỉnh"
+        #expect(known.withUTF8 { lexicon.id(of: $0) } >= 0)
+    }
+
     @Test func namesNeverSeenAreFoundFromFamilyNameOrCue() {
         // Neither person is in any lexicon; one has a common family name, the other only a cue.
         #expect(Self.has("Chiều qua, bà Lò Thị Mỷ cho biết gia đình đã nhận hỗ trợ.", .person, "Lò Thị Mỷ"))

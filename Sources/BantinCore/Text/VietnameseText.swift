@@ -74,8 +74,17 @@ public enum VietnameseText {
     /// A letter of any script (fast for Vietnamese).
     public static func isLetter(_ scalar: Unicode.Scalar) -> Bool { Letters.kind(scalar) == .letter }
 
-    /// An upper-case letter (fast for Vietnamese).
+    /// An upper-case letter (fast for Vietnamese: a table below U+3000).
     public static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x3000 ? Letters.caseBelow3000[Int(scalar.value)] == Letters.upper : computedIsUppercase(scalar)
+    }
+
+    /// A lower-case letter (fast for Vietnamese: a table below U+3000).
+    public static func isLowercase(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x3000 ? Letters.caseBelow3000[Int(scalar.value)] == Letters.lower : computedIsLowercase(scalar)
+    }
+
+    static func computedIsUppercase(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x41...0x5A: return true
         case 0..<0x80: return false
@@ -86,13 +95,12 @@ public enum VietnameseText {
         }
     }
 
-    /// A lower-case letter (fast for Vietnamese).
-    public static func isLowercase(_ scalar: Unicode.Scalar) -> Bool {
+    static func computedIsLowercase(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x61...0x7A: return true
         case 0..<0x80: return false
         default:
-            if Letters.vowels[scalar.value] != nil || scalar.value == 0x110 { return !isUppercase(scalar) }
+            if Letters.vowels[scalar.value] != nil || scalar.value == 0x110 { return !computedIsUppercase(scalar) }
             if scalar.value == 0x111 { return true }
             return scalar.properties.isLowercase
         }
@@ -262,6 +270,14 @@ enum Letters {
     }
 
     static let asciiWordPart: [Bool] = (0..<128).map { wordPartBelow3000[$0] }
+
+    static let upper: UInt8 = 1, lower: UInt8 = 2
+    /// `upper`, `lower` or 0 for every scalar below U+3000, from the rules of `computedIsUppercase` and
+    /// `computedIsLowercase`: every token's case is read, and the rules cost a dictionary lookup each.
+    static let caseBelow3000: [UInt8] = (0..<0x3000).map { value in
+        guard let scalar = Unicode.Scalar(UInt32(value)) else { return 0 }
+        return VietnameseText.computedIsUppercase(scalar) ? upper : VietnameseText.computedIsLowercase(scalar) ? lower : 0
+    }
 
     static let wordPartBelow3000: [Bool] = (0..<0x3000).map { Unicode.Scalar(UInt32($0)).map(wordPartByProperties) ?? false }
 

@@ -177,7 +177,7 @@ struct ExtractionBuilder {
 
     /// Offices of a body that is named only with its parent.
     static func needsParent(_ title: String) -> Bool {
-        ["Ban Thường vụ", "Ban Chấp hành", "BCH", "Ban chấp hành"].contains { title.hasSuffix($0) }
+        ["Ban Thường vụ", "Ban Chấp hành", "BCH", "Ban chấp hành"].contains { hasUTF8Suffix(title, $0) }
     }
 
     /// The Party committee an office's organization belongs to: "Tỉnh ủy" in "Trưởng Ban Tuyên giáo Tỉnh ủy".

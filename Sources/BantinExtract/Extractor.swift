@@ -186,12 +186,12 @@ struct Pass {
         guard i < tokens.count, !taken[i], capitalized(i) || lowercaseHead else { return nil }
         let headLengths = lexicon.organizationHeads.matches(tokens, at: i)
         var head = headLengths.first ?? 0
-        if head == 0, lowercaseHead, ["ban", "bộ", "sở"].contains(tokens[i].text), capitalized(i + 1), joined(i + 1) { head = 1 }
+        if head == 0, lowercaseHead, ["ban", "bộ", "sở"].containsUTF8(tokens[i].text), capitalized(i + 1), joined(i + 1) { head = 1 }
         guard head > 0 else { return nil }
         var kind = lexicon.organizationKinds[Word(text(i, head))] ?? .head
         if head == 1, lowercaseHead, !capitalized(i) { kind = .head }
         // "các Ban xây dựng Đảng", "các ban Đảng": a kind of body, not one body.
-        if kind != .complete || tokens[i].text == "Đảng", isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
+        if kind != .complete || sameUTF8(tokens[i].text, "Đảng"), isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
         // A head with a capitalized word after its first ("Ban Tuyên giáo", "Hội Nông dân") is a name already.
         if kind == .head, head > 1, (1..<head).contains(where: { capitalized(i + $0) }) { kind = .complete }
         var n = head
@@ -206,7 +206,7 @@ struct Pass {
             if sep == ", " || sep == "," {
                 // "Bộ Văn hóa, Thể thao và Du lịch", "Báo và Phát thanh, Truyền hình Cao Bằng": a comma inside a
                 // name is followed by a capitalized word and, within the list, by "và" and another one.
-                guard !hasParent, n > head || text(i, head) == "Báo", capitalized(k), let more = commaList(k, after: text(i, n)), more > 0 else { break }
+                guard !hasParent, n > head || sameUTF8(text(i, head), "Báo"), capitalized(k), let more = commaList(k, after: text(i, n)), more > 0 else { break }
                 n += more
                 lowerRun = 0
                 continue
@@ -251,7 +251,7 @@ struct Pass {
                 named = true
                 break
             }
-            if t.text == "và", n > head || kind == .head, capitalized(k + 1), joined(k + 1),
+            if sameUTF8(t.text, "và"), n > head || kind == .head, capitalized(k + 1), joined(k + 1),
                lexicon.organizationHeads.match(tokens, at: k + 1) == nil, !lexicon.isSurname(tokens[k + 1]) {
                 n += 1
                 lowerRun = 1
@@ -281,7 +281,7 @@ struct Pass {
         if n == head, kind == .head { return nil }
         if !named, n == head + 1, !capitalized(i + head), tokens[i + head].text != "tỉnh" { return nil }
         // Trailing "và" left by a failed list.
-        while n > head, ["và", "của"].contains(tokens[i + n - 1].text) { n -= 1 }
+        while n > head, ["và", "của"].containsUTF8(tokens[i + n - 1].text) { n -= 1 }
         return n
     }
 
@@ -303,7 +303,7 @@ struct Pass {
         while m < 6, joined(k + m), !capitalized(k + m), !lexicon.isStopWord(tokens[k + m]), !isNumber(k + m) {
             if let unit = adminUnit(at: k + m) {
                 // Only to the bare unit ("… đối ngoại tỉnh"): a named one after lower-case words is a new phrase.
-                return unit == 1 || text(k + m, 2) == "thành phố" && unit == 2 ? m : nil
+                return unit == 1 || sameUTF8(text(k + m, 2), "thành phố") && unit == 2 ? m : nil
             }
             m += 1
         }
@@ -314,7 +314,7 @@ struct Pass {
     /// ", Thể thao và Du lịch": the tokens from the comma's right side through the capitalized word after "và";
     /// ", Truyền hình Cao Bằng" after "Phát thanh" (the press and broadcasting houses merged in 2025).
     func commaList(_ k: Int, after name: String) -> Int? {
-        if name.hasSuffix("Phát thanh"), text(k, min(2, tokens.count - k)) == "Truyền hình" {
+        if hasUTF8Suffix(name, "Phát thanh"), sameUTF8(text(k, min(2, tokens.count - k)), "Truyền hình") {
             var m = 2
             if let place = lexicon.locations.match(tokens, at: k + m), joined(k + m) { m += place }
             return m
@@ -323,7 +323,7 @@ struct Pass {
         while m < 8, k + m < tokens.count {
             let t = tokens[k + m]
             if m > 0, !t.joinedToPrevious { return nil }
-            if t.text == "và", capitalized(k + m + 1) {
+            if sameUTF8(t.text, "và"), capitalized(k + m + 1) {
                 // One lower-case syllable may finish the last word ("và Du lịch").
                 var end = m + 2
                 if joined(k + end), !capitalized(k + end), !lexicon.isStopWord(tokens[k + end]), k + end + 1 < tokens.count,
@@ -338,7 +338,7 @@ struct Pass {
 
     mutating func recordOrganization(at i: Int, length n: Int) -> Int {
         // A known acronym given after the full name ("Liên đoàn Bóng đá Việt Nam (VFF)") also stands for it.
-        let acronymOf = n == 1 && tokens[i].isAllCaps && i > 0 && gap(i).hasSuffix("(") && (i + 1 >= tokens.count || gap(i + 1).hasPrefix(")"))
+        let acronymOf = n == 1 && tokens[i].isAllCaps && i > 0 && hasUTF8Suffix(gap(i), "(") && (i + 1 >= tokens.count || hasUTF8Prefix(gap(i + 1), ")"))
             ? builder.organizationEnding(at: UInt32(tokens[i - 1].byteEnd)) : nil
         var province = ""
         var nestedPlaces: [(Int, Int)] = []
@@ -360,12 +360,12 @@ struct Pass {
             if let p = lexicon.province(named: text(nameStart, start + length - nameStart)) { province = p.name }
         }
         let raw = surface(i, n)
-        if province.isEmpty, raw.hasSuffix(" tỉnh") || raw.hasSuffix("Tỉnh ủy") || raw.hasSuffix("Tỉnh uỷ") || raw == "Tỉnh ủy"
-            || raw.hasSuffix("Đảng bộ tỉnh") || raw.hasSuffix("HĐND") || raw.hasSuffix("UBND") {
+        if province.isEmpty, hasUTF8Suffix(raw, " tỉnh") || hasUTF8Suffix(raw, "Tỉnh ủy") || hasUTF8Suffix(raw, "Tỉnh uỷ") || sameUTF8(raw, "Tỉnh ủy")
+            || hasUTF8Suffix(raw, "Đảng bộ tỉnh") || hasUTF8Suffix(raw, "HĐND") || hasUTF8Suffix(raw, "UBND") {
             province = articleProvince
         }
         var name = raw
-        if name.hasSuffix(" tỉnh"), !province.isEmpty { name += " " + province }
+        if hasUTF8Suffix(name, " tỉnh"), !province.isEmpty { name += " " + province }
         builder.mention(.organization, span(i, n), name: name, province: province)
         for (start, length) in nestedPlaces { _ = recordLocation(at: start, PlaceMatch(length: length)) }
         if let acronymOf {
@@ -403,7 +403,7 @@ struct Pass {
         guard capitalized(i) || hasUTF8Prefix(tokens[i].text, "miền") || hasUTF8Prefix(tokens[i].text, "châu") else { return nil }
         if let n = lexicon.locations.match(tokens, at: i) {
             // "Hồ Chí Minh" alone is the person; the city is written with "Thành phố" or "TP".
-            if text(i, n) == "Hồ Chí Minh" { return nil }
+            if sameUTF8(text(i, n), "Hồ Chí Minh") { return nil }
             return PlaceMatch(length: n)
         }
         if isText(i - 1, ["tại", "ở"]), !isText(i - 2, ["có", "đặt"]), lexicon.organizationHeads.match(tokens, at: i) == nil,
@@ -535,7 +535,7 @@ struct Pass {
         while n < limit, joined(i + n), !taken[i + n] {
             if capitalized(i + n), !tokens[i + n].isAllCaps || tokens[i + n].text.count <= 1 { n += 1; continue }
             if gap(i + n) == "-", !capitalized(i + n) { n += 1; continue }  // "Sang-sik"
-            if Self.nameParticles.contains(tokens[i + n].text), capitalized(i + n + 1), joined(i + n + 1) { n += 2; continue }
+            if Self.nameParticles.containsUTF8(tokens[i + n].text), capitalized(i + n + 1), joined(i + n + 1) { n += 2; continue }
             break
         }
         return n
@@ -552,8 +552,8 @@ struct Pass {
             }
         }
         // Degrees written together: "PGS,TS", "PGS.TS".
-        if i >= 2, gap(i) == " ", ["TS", "ThS", "GS", "BS"].contains(tokens[i - 1].text), [",", ".", ", "].contains(gap(i - 1)),
-           ["PGS", "GS", "TS", "ThS", "BS", "NGƯT", "NSND"].contains(tokens[i - 2].text) {
+        if i >= 2, gap(i) == " ", ["TS", "ThS", "GS", "BS"].containsUTF8(tokens[i - 1].text), [",", ".", ", "].contains(gap(i - 1)),
+           ["PGS", "GS", "TS", "ThS", "BS", "NGƯT", "NSND"].containsUTF8(tokens[i - 2].text) {
             return surface(i - 2, 2)
         }
         return ""
@@ -623,7 +623,7 @@ struct Pass {
                 var m = 0
                 while m < 4, joined(i + n + m), !taken[i + n + m],
                       capitalized(i + n + m) && organization(at: i + n + m) == nil && lexicon.titles.match(tokens, at: i + n + m) == nil
-                        || Self.romanNumerals.contains(tokens[i + n + m].text) || (kind == "tournament" && isNumber(i + n + m)) { m += 1 }
+                        || Self.romanNumerals.containsUTF8(tokens[i + n + m].text) || (kind == "tournament" && isNumber(i + n + m)) { m += 1 }
                 n += m
             }
         }
@@ -649,7 +649,7 @@ struct Pass {
             take(i, n)
             return n
         }
-        if sameUTF8(t, "Chương"), text(i, min(6, tokens.count - i)) == "Chương trình mục tiêu quốc gia" {
+        if sameUTF8(t, "Chương"), sameUTF8(text(i, min(6, tokens.count - i)), "Chương trình mục tiêu quốc gia") {
             var n = 6
             while n < 12, joined(i + n), !isText(i + n, ["và", "của", "tại", "trong", "đã", "được"]) { n += 1 }
             builder.mention(.misc, span(i, n), name: surface(i, n))
@@ -673,7 +673,7 @@ struct Pass {
     func parenthesizedAward(after i: Int) -> Int? {
         var k = i + 1
         while k < tokens.count, k - i < 14 {
-            if gap(k).contains("("), tokens[k].text == "Giải" { return k }
+            if gap(k).contains("("), sameUTF8(tokens[k].text, "Giải") { return k }
             if !tokens[k].joinedToPrevious { return nil }
             k += 1
         }
@@ -692,7 +692,7 @@ struct Pass {
             return
         }
         // "Liên đoàn Bóng đá Việt Nam (VFF)": the acronym of the organization just named.
-        if !taken[i], gap(i).hasSuffix("("), i + 1 >= tokens.count || gap(i + 1).hasPrefix(")"),
+        if !taken[i], hasUTF8Suffix(gap(i), "("), i + 1 >= tokens.count || hasUTF8Prefix(gap(i + 1), ")"),
            let previous = builder.organizationEnding(at: UInt32(tokens[i - 1].byteEnd)) {
             builder.mention(.organization, span(i, 1), name: t.text)
             builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: previous)
@@ -734,14 +734,14 @@ struct Pass {
                     k += 1
                 }
                 j = k
-            } else if joined(j), capitalized(j), !lexicon.isSurname(tokens[j]) || tokens[j].text == "Đại" {
+            } else if joined(j), capitalized(j), !lexicon.isSurname(tokens[j]) || sameUTF8(tokens[j].text, "Đại") {
                 // A document named by its issuing event or subject: "Đại hội đại biểu Đảng bộ tỉnh", "Trung ương 4",
                 // "Đất đai". Organizations inside are left for the main pass to record; events inside are not events.
                 var k = j
                 while joined(k), !taken[k] {
                     if k > j, let o = organization(at: k) { k += o; continue }
                     if isText(k, ["đại"]), isText(k + 1, ["biểu"]), joined(k + 1) { k += 2; continue }  // "Đại hội đại biểu"
-                    if capitalized(k) || isNumber(k) || Self.romanNumerals.contains(tokens[k].text)
+                    if capitalized(k) || isNumber(k) || Self.romanNumerals.containsUTF8(tokens[k].text)
                         || (k > j && capitalized(k - 1) && !lexicon.isStopWord(tokens[k]) && !isText(k, ["về", "trên", "nhằm", "lần", "nhiệm", "khóa", "khoá", "ngày"])) {
                         k += 1
                         continue
@@ -761,7 +761,7 @@ struct Pass {
             // What belongs to the reference.
             while j < tokens.count {
                 if isText(j, ["ngày"]), gap(j) == " ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
-                if isText(j, ["lần"]), isText(j + 1, ["thứ"]), joined(j + 2), isNumber(j + 2) || Self.romanNumerals.contains(tokens[j + 2].text) {
+                if isText(j, ["lần"]), isText(j + 1, ["thứ"]), joined(j + 2), isNumber(j + 2) || Self.romanNumerals.containsUTF8(tokens[j + 2].text) {
                     take(j, 3); j += 3; continue
                 }
                 if isText(j, ["của"]), gap(j) == " ", joined(j + 1), let o = organization(at: j + 1) {
@@ -770,7 +770,7 @@ struct Pass {
                     continue
                 }
                 if isText(j, ["nhiệm"]), gap(j) == " " || gap(j) == ", ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
-                if isText(j, ["khóa", "khoá"]), gap(j) == " " || gap(j) == " (", j + 1 < tokens.count, Self.romanNumerals.contains(tokens[j + 1].text) {
+                if isText(j, ["khóa", "khoá"]), gap(j) == " " || gap(j) == " (", j + 1 < tokens.count, Self.romanNumerals.containsUTF8(tokens[j + 1].text) {
                     take(j, 2)
                     j += 2
                     continue

@@ -35,7 +35,14 @@ func sameUTF8(_ a: String, _ b: String) -> Bool {
 @inline(__always)
 func hasUTF8Prefix(_ s: String, _ prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
 
-extension Array where Element == String {
-    /// `contains` by `sameUTF8`.
+/// `sameUTF8` for a suffix: `hasSuffix` compares Characters, walking the string backwards grapheme by grapheme.
+@inline(__always)
+func hasUTF8Suffix(_ s: String, _ suffix: String) -> Bool {
+    let n = suffix.utf8.count
+    return s.utf8.count >= n && s.utf8.suffix(n).elementsEqual(suffix.utf8)
+}
+
+extension Sequence where Element == String {
+    /// `contains` by `sameUTF8` (a scan: meant for short lists).
     func containsUTF8(_ s: String) -> Bool { contains { sameUTF8($0, s) } }
 }

@@ -36,28 +36,13 @@ public struct Extractor: Sendable {
                 || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
             previousEnd = range.upperBound
             return utf8[range].withUnsafeBufferPointer { bytes in
-                let (capitalized, allCaps) = Self.letterCase(bytes)
+                let (capitalized, allCaps) = VietnameseText.letterCase(bytes)
                 return TextToken(text: String(decoding: bytes, as: UTF8.self), id: lexicon.id(of: bytes), byteStart: range.lowerBound,
                                  byteEnd: range.upperBound, joinedToPrevious: joined, isCapitalized: capitalized, isAllCaps: allCaps)
             }
         }
     }
 
-    /// Whether a token's first letter is upper case, and whether it is two letters or more with none lower case
-    /// ("UBND", "HĐND"), decoded from its bytes in one pass.
-    static func letterCase(_ bytes: UnsafeBufferPointer<UInt8>) -> (capitalized: Bool, allCaps: Bool) {
-        var capitalized = false
-        var anyLower = false
-        var count = 0
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
-            if count == 0 { capitalized = VietnameseText.isUppercase(scalar) }
-            if VietnameseText.isLowercase(scalar) { anyLower = true }
-            count += 1
-        }
-        return (capitalized, count >= 2 && !anyLower)
-    }
 
     func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
         tokens[from..<(from + count)].map(\.text).joined(separator: " ")

@@ -33,7 +33,14 @@ func sameUTF8(_ a: String, _ b: String) -> Bool {
 
 /// `sameUTF8` for a prefix.
 @inline(__always)
-func hasUTF8Prefix(_ s: String, _ prefix: String) -> Bool { s.utf8.starts(with: prefix.utf8) }
+func hasUTF8Prefix(_ s: String, _ prefix: String) -> Bool {
+    let n = prefix.utf8.count
+    guard s.utf8.count >= n else { return false }
+    let compared = s.utf8.withContiguousStorageIfAvailable { x in
+        prefix.utf8.withContiguousStorageIfAvailable { y in n == 0 || memcmp(x.baseAddress!, y.baseAddress!, n) == 0 }
+    }
+    return (compared ?? nil) ?? s.utf8.starts(with: prefix.utf8)
+}
 
 /// `sameUTF8` for a suffix: `hasSuffix` compares Characters, walking the string backwards grapheme by grapheme.
 @inline(__always)

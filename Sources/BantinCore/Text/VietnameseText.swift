@@ -84,6 +84,25 @@ public enum VietnameseText {
         scalar.value < 0x3000 ? Letters.caseBelow3000[Int(scalar.value)] == Letters.lower : computedIsLowercase(scalar)
     }
 
+    /// Whether a syllable's first letter is upper case, and whether it has two letters or more and none in lower
+    /// case ("UBND", "HĐND"), decoded from its UTF-8 bytes in one pass.
+    public static func letterCase(_ bytes: UnsafeBufferPointer<UInt8>) -> (capitalized: Bool, allCaps: Bool) {
+        let table = Letters.caseBelow3000  // once, not per letter
+        var capitalized = false
+        var anyLower = false
+        var count = 0
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            let letterCase = scalar.value < 0x3000 ? table[Int(scalar.value)]
+                : computedIsUppercase(scalar) ? Letters.upper : computedIsLowercase(scalar) ? Letters.lower : 0
+            if count == 0 { capitalized = letterCase == Letters.upper }
+            if letterCase == Letters.lower { anyLower = true }
+            count += 1
+        }
+        return (capitalized, count >= 2 && !anyLower)
+    }
+
     static func computedIsUppercase(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x41...0x5A: return true

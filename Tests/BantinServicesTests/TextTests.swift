@@ -32,6 +32,30 @@ import Testing
         #expect(VietnameseText.fold("Москва 2025") == "москва 2025")
     }
 
+    /// Folding and letter case read tables below U+3000; over every scalar there (and a few above) they agree
+    /// with the Unicode properties: no letter keeps an upper-case form after folding, "İ" loses its dot like
+    /// any Latin diacritic, combining marks vanish, and case is what the scalar's properties say for letters outside Vietnamese.
+    @Test func tabledFoldingAndCaseAgreeWithUnicodeOverTheWholeTable() {
+        var all = ""
+        for value in 0..<0x3100 { if let s = Unicode.Scalar(UInt32(value)) { all.unicodeScalars.append(s) } }
+        let folded = VietnameseText.fold(all)
+        #expect(!folded.unicodeScalars.contains { $0.properties.isUppercase && $0.properties.changesWhenLowercased })
+        #expect(VietnameseText.fold("İ") == "i")
+        #expect(VietnameseText.fold("a\u{301}\u{323}") == "a")
+        for value in [0x41, 0x61, 0x1EA0, 0x1EA1, 0x110, 0x111, 0x416, 0x436, 0x3A9, 0x3C9, 0x30, 0x3042] {
+            let s = Unicode.Scalar(UInt32(value))!
+            #expect(VietnameseText.isUppercase(s) == (s.properties.isUppercase || value == 0x110))
+            #expect(VietnameseText.isLowercase(s) == s.properties.isLowercase)
+            var bytes = Array(String(s).utf8)
+            let (capitalized, _) = bytes.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) }
+            #expect(capitalized == VietnameseText.isUppercase(s))
+        }
+        var caps = Array("HĐND".utf8), word = Array("Hà".utf8), one = Array("A".utf8)
+        #expect(caps.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, true))
+        #expect(word.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, false))
+        #expect(one.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, false))
+    }
+
     @Test func nfdInputBecomesNFC() {
         let nfd = "Tạp chí Cộng sản".decomposedStringWithCanonicalMapping
         #expect(VietnameseText.normalize(nfd).unicodeScalars.elementsEqual("Tạp chí Cộng sản".unicodeScalars))

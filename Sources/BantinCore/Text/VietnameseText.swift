@@ -138,19 +138,33 @@ public enum VietnameseText {
     /// Lower case without diacritics, đ → d: the key under which "Tạp chí Cộng sản", "tap chi cong
     /// san" and "TẠP CHÍ CỘNG SẢN" meet.
     public static func fold(_ text: String) -> String {
+        let table = Letters.foldBelow3000  // once, not per scalar
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for s in text.unicodeScalars {
-            if s.value < 0x80 {
-                out.append(UInt8(s.value >= 0x41 && s.value <= 0x5A ? s.value + 0x20 : s.value))
-            } else if let folded = Letters.folded[s.value] {
-                if let folded { appendUTF8(folded, to: &out) }  // nil: a combining mark, dropped
-            } else {
-                // Outside Latin: lower-case only (Cyrillic, Greek ... have no diacritics to drop here).
-                for lower in s.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+            if s.value < 0x3000 {
+                let folded = table[Int(s.value)]
+                if folded == Letters.dropped { continue }
+                if folded != Letters.notTabled {
+                    appendUTF8(Unicode.Scalar(folded)!, to: &out)
+                    continue
+                }
             }
+            computedFold(s, into: &out)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The rule `fold` applies to one scalar (the table below U+3000 holds its results).
+    static func computedFold(_ s: Unicode.Scalar, into out: inout [UInt8]) {
+        if s.value < 0x80 {
+            out.append(UInt8(s.value >= 0x41 && s.value <= 0x5A ? s.value + 0x20 : s.value))
+        } else if let folded = Letters.folded[s.value] {
+            if let folded { appendUTF8(folded, to: &out) }  // nil: a combining mark, dropped
+        } else {
+            // Outside Latin: lower-case only (Cyrillic, Greek ... have no diacritics to drop here).
+            for lower in s.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+        }
     }
 
     // MARK: tokens
@@ -289,6 +303,18 @@ enum Letters {
     }
 
     static let asciiWordPart: [Bool] = (0..<128).map { wordPartBelow3000[$0] }
+
+    static let dropped: UInt32 = 0xFFFF_FFFF, notTabled: UInt32 = 0xFFFF_FFFE
+    /// What `computedFold` makes of each scalar below U+3000 when that is one scalar or none (`dropped`);
+    /// `notTabled` where it is several (a lower-case mapping like İ → i̇). The dictionary lookup per scalar
+    /// was most of the time of folding, which names and ids do for every mention.
+    static let foldBelow3000: [UInt32] = (0..<0x3000).map { value in
+        guard let scalar = Unicode.Scalar(UInt32(value)) else { return notTabled }
+        var bytes: [UInt8] = []
+        VietnameseText.computedFold(scalar, into: &bytes)
+        let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
+        return scalars.isEmpty ? dropped : scalars.count == 1 ? scalars[0].value : notTabled
+    }
 
     static let upper: UInt8 = 1, lower: UInt8 = 2
     /// `upper`, `lower` or 0 for every scalar below U+3000, from the rules of `computedIsUppercase` and

@@ -227,7 +227,7 @@ struct ExtractionBuilder {
             guard let e = entities[id] else { return false }
             return e.type == .person || (e.type == .organization && roles.contains { $0.organizationID == id } == false && mentions.contains { $0.entityID == id })
         }
-        event.id = "evt:" + (event.date.isEmpty ? "undated" : event.date) + "-" + kind.replacingOccurrences(of: " ", with: "-")
+        event.id = "evt:" + (event.date.isEmpty ? "undated" : event.date) + "-" + hyphenated(kind)
         events.append(event)
     }
 

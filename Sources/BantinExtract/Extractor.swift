@@ -642,8 +642,8 @@ struct Pass {
             return n
         }
         // "nền tảng số "Sổ tay đảng viên điện tử"": a quoted name after a product word.
-        if i >= 1, ["\"", " \"", " “", "“"].containsUTF8(gap(i)), capitalized(i),
-           isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]) {
+        if i >= 1, capitalized(i), isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]),
+           ["\"", " \"", " “", "“"].containsUTF8(gap(i)) {
             var n = 1
             while n < 12, i + n < tokens.count, !gap(i + n).contains("\""), !gap(i + n).contains("”"), !gap(i + n).contains("\n") { n += 1 }
             builder.mention(.misc, span(i, n), name: surface(i, n))
@@ -772,7 +772,7 @@ struct Pass {
             document.number = String(code.prefix { $0.isNumber })
             if let term = (i..<j).first(where: { isText($0, ["khóa", "khoá"]) }).map({ tokens[$0 + 1].text }) { document.term = term }
             let key = code.isEmpty ? kind + " " + name : kind + " " + code
-            document.id = "doc:" + VietnameseText.fold(key).lowercased().replacingOccurrences(of: " ", with: "-")
+            document.id = "doc:" + hyphenated(VietnameseText.fold(key).lowercased())
             let documentSpan = Span(start: UInt32(tokens[i].byteStart), end: UInt32(end))
             document.span = documentSpan
             builder.document(document, span: documentSpan)
@@ -796,12 +796,12 @@ struct Pass {
             if let d = m.groups[1].flatMap(Int.init), let mo = m.groups[2].flatMap(Int.init) {
                 guard (1...31).contains(d), (1...12).contains(mo) else { continue }
                 if let y = m.groups[3].flatMap(Int.init) {
-                    value = String(format: "%04d-%02d-%02d", y, mo, d)
+                    value = "\(zeroPadded(y, 4))-\(zeroPadded(mo, 2))-\(zeroPadded(d, 2))"
                 } else if let y = publishedYear {
-                    value = String(format: "%04d-%02d-%02d", y, mo, d)
+                    value = "\(zeroPadded(y, 4))-\(zeroPadded(mo, 2))-\(zeroPadded(d, 2))"
                     inferred = true
                 } else {
-                    value = String(format: "--%02d-%02d", mo, d)
+                    value = "--\(zeroPadded(mo, 2))-\(zeroPadded(d, 2))"
                 }
             } else if let a = m.groups[4], let b = m.groups[5] {
                 value = "\(a)/\(b)"
@@ -811,7 +811,7 @@ struct Pass {
                 inferred = m.groups[7] == nil && year != nil
                 value = months == "6" ? "\(year ?? "")-\(half)" : "\(year ?? "")-\(m.text.contains("đầu") ? "first" : "last")\(months)m"
             } else if let mo = m.groups[8].flatMap(Int.init), let y = m.groups[9] {
-                value = String(format: "%@-%02d", y, mo)
+                value = "\(y)-\(zeroPadded(mo, 2))"
             } else if let y = m.groups[10] {
                 value = y
             } else if let quarter = m.groups[0] {

@@ -53,3 +53,14 @@ extension Sequence where Element == String {
     /// `contains` by `sameUTF8` (a scan: meant for short lists).
     func containsUTF8(_ s: String) -> Bool { contains { sameUTF8($0, s) } }
 }
+
+/// `s` with every space made a hyphen, for ids ("nghị định" → "nghị-định").
+func hyphenated(_ s: String) -> String {
+    String(decoding: s.utf8.map { $0 == UInt8(ascii: " ") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+}
+
+/// `n` in decimal with zeros in front up to `width` digits, as `%0Nd` prints a non-negative number.
+func zeroPadded(_ n: Int, _ width: Int) -> String {
+    let digits = String(n)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}

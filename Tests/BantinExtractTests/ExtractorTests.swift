@@ -138,6 +138,22 @@ import Testing
         #expect(dates["nhiệm kỳ 2025 - 2030"]?.value == "2025/2030")
     }
 
+    /// Dates are written zero-padded, as ISO 8601 does: a day and month alone ("--MM-DD"), a month of a year
+    /// ("YYYY-MM"), a full date; and document ids hyphenate the folded kind and code.
+    @Test func dateValuesAreZeroPaddedAndIdsHyphenated() throws {
+        let text = "Ngày 5/9 và tháng 3/2024, rồi ngày 1/2/2025 có Nghị quyết số 18-NQ/TW."
+        let bytes = Array(text.utf8)
+        let extraction = Self.extractor.extract(text: text)
+        let values = Dictionary(extraction.dates.map { (String(decoding: bytes[Int($0.span!.start)..<Int($0.span!.end)], as: UTF8.self), $0.value) },
+                                uniquingKeysWith: { a, _ in a })
+        #expect(values["Ngày 5/9"] == "--09-05")
+        #expect(values["tháng 3/2024"] == "2024-03")
+        #expect(values["ngày 1/2/2025"] == "2025-02-01")
+        #expect(zeroPadded(7, 4) == "0007" && zeroPadded(2025, 4) == "2025" && zeroPadded(12345, 4) == "12345")
+        #expect(hyphenated("nghi quyet 18") == "nghi-quyet-18")
+        #expect(extraction.documents.first?.id.contains(" ") == false)
+    }
+
     @Test func theMainEventHasKindDatePlaceAndParticipants() throws {
         let text = "Sáng 10/12, tại tỉnh Cao Bằng, đồng chí Nông Thanh Tùng tiếp đoàn Tạp chí Cộng sản. Tại buổi làm việc, hai bên trao đổi."
         let event = try #require(Self.extractor.extract(text: text, publishedAt: "2025-12-10").events.first)

@@ -5,6 +5,26 @@ import NIOCore
 import Testing
 
 @Suite(.serialized) struct PipelineTests {
+    /// `bantin extract DIR` reads the directory's .txt files in name order and skips the rest: the same lines
+    /// as naming the files.
+    @Test func extractCommandReadsADirectoryAsItsTextFiles() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-extract-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seeds = try ServiceProcesses.seeds()
+        for (name, text) in [("b.txt", seeds[0]), ("a.txt", seeds[1])] {
+            try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+        }
+        try "not an article".write(toFile: directory + "/notes.md", atomically: true, encoding: .utf8)
+        let fromDirectory = try await BantinCommand.run(["extract", directory], timeout: .seconds(60))
+        let fromFiles = try await BantinCommand.run(["extract", directory + "/a.txt", directory + "/b.txt"], timeout: .seconds(60))
+        #expect(fromDirectory.status == 0 && fromFiles.status == 0)
+        let lines = fromDirectory.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("a.txt") == true)
+        #expect(fromDirectory.stdout == fromFiles.stdout)
+    }
+
     @Test func seedsGoFromSubmitToSearchAcrossThreeProcesses() async throws {
         let services = try ServiceProcesses()
         for name in ["extract", "ingest", "query"] { try services.start(name) }

@@ -169,8 +169,7 @@ struct Pass {
     /// written small after an office ("Trưởng ban Tuyên giáo Tỉnh ủy").
     func organization(at i: Int, lowercaseHead: Bool = false) -> Int? {
         guard i < tokens.count, !taken[i], capitalized(i) || lowercaseHead else { return nil }
-        let headLengths = lexicon.organizationHeads.matches(tokens, at: i)
-        var head = headLengths.first ?? 0
+        var head = lexicon.organizationHeads.match(tokens, at: i) ?? 0
         if head == 0, lowercaseHead, ["ban", "bộ", "sở"].containsUTF8(tokens[i].text), capitalized(i + 1), joined(i + 1) { head = 1 }
         guard head > 0 else { return nil }
         var kind = lexicon.organizationKinds[Word(text(i, head))] ?? .head

@@ -50,7 +50,7 @@ public struct ArticleCleaner: Sendable {
         }
 
         var remaining: [String] = []
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()  // NFC text: byte equality, without the normalizing hash of String
         for block in blocks {
             if Self.isFurniture(block) { continue }
             // The publication line sits just before or just after the headline.
@@ -63,7 +63,7 @@ public struct ArticleCleaner: Sendable {
                 continue
             }
             // A caption repeated (image alt text and caption) counts once.
-            guard seen.insert(block).inserted else { continue }
+            guard seen.insert(Array(block.utf8)).inserted else { continue }
             remaining.append(block)
         }
 
@@ -106,8 +106,10 @@ public struct ArticleCleaner: Sendable {
                 current = ""
                 continue
             }
+            // The last scalar, not the last Character: the marks are single scalars, and finding a grapheme
+            // boundary from the end of every line cost a third of this function.
             if !current.isEmpty, let first = line.unicodeScalars.first, first.properties.isLowercase,
-               let last = current.last, !".!?:;…\"”".contains(last) {
+               let last = current.unicodeScalars.last, !".!?:;…\"”".unicodeScalars.contains(last) {
                 current += " " + line
             } else {
                 if !current.isEmpty { blocks.append(current) }
@@ -182,7 +184,7 @@ public struct ArticleCleaner: Sendable {
     /// Photo captions: short, describing who is pictured doing what. Compared as UTF-8 bytes: the text is NFC.
     static func looksLikeCaption(_ block: String) -> Bool {
         guard block.utf8.count <= 400 else { return false }
-        let lower = Array(block.lowercased().utf8)
+        let lower = Array(VietnameseText.lowercased(block).utf8)
         if lower.starts(with: "ảnh:".utf8) || lower.starts(with: "toàn cảnh".utf8) || lower.starts(with: "quang cảnh".utf8) { return true }
         if lower.ends(with: Array("(ảnh".utf8)) || lower.containsBytes(Array("(ảnh:".utf8)) || lower.containsBytes(Array("ảnh: ".utf8)) { return true }
         var trimmed = lower[...]

@@ -155,6 +155,21 @@ public enum VietnameseText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `text.lowercased()`, scalar by scalar as the standard library does, from a table below U+3000.
+    public static func lowercased(_ text: String) -> String {
+        let table = Letters.lowerBelow3000
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for s in text.unicodeScalars {
+            if s.value < 0x3000, table[Int(s.value)] != Letters.notTabled {
+                appendUTF8(Unicode.Scalar(table[Int(s.value)])!, to: &out)
+            } else {
+                for lower in s.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The rule `fold` applies to one scalar (the table below U+3000 holds its results).
     static func computedFold(_ s: Unicode.Scalar, into out: inout [UInt8]) {
         if s.value < 0x80 {
@@ -314,6 +329,13 @@ enum Letters {
         VietnameseText.computedFold(scalar, into: &bytes)
         let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
         return scalars.isEmpty ? dropped : scalars.count == 1 ? scalars[0].value : notTabled
+    }
+
+    /// Each scalar's lower-case mapping below U+3000 when it is one scalar; `notTabled` otherwise (İ).
+    static let lowerBelow3000: [UInt32] = (0..<0x3000).map { value in
+        guard let scalar = Unicode.Scalar(UInt32(value)) else { return notTabled }
+        let mapping = Array(scalar.properties.lowercaseMapping.unicodeScalars)
+        return mapping.count == 1 ? mapping[0].value : notTabled
     }
 
     static let upper: UInt8 = 1, lower: UInt8 = 2

@@ -45,7 +45,14 @@ public struct Extractor: Sendable {
 
 
     func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
-        tokens[from..<(from + count)].map(\.text).joined(separator: " ")
+        if count == 1 { return tokens[from].text }  // the common case, with nothing to build
+        var text = ""
+        text.reserveCapacity(tokens[from..<(from + count)].reduce(count) { $0 + $1.text.utf8.count })
+        for k in from..<(from + count) {
+            if k > from { text.append(" ") }
+            text.append(tokens[k].text)
+        }
+        return text
     }
 
     /// The province mentioned most often: the article's, when the submitter did not say.

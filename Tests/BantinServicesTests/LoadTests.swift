@@ -203,8 +203,10 @@ struct PlaintextWebServer {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            // The future completes on the channel's loop, where the context may be used.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")))
-                .whenComplete { _ in context.close(promise: nil) }
+                .whenComplete { _ in bound.value.close(promise: nil) }
         }
     }
 

@@ -178,7 +178,7 @@ final class EchoProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: ServiceProcesses.binDirectory + "/bantin")
         process.arguments = ["echo-server", "--host", "127.0.0.1", "--port", "\(port)", "--ops-port", "\(opsPort)",
                              "--pki", pki.directory, "--drain-timeout", "\(drainTimeout)", "--log-format", "json"]
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = process.standardOutput
         try process.run()

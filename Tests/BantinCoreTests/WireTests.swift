@@ -135,7 +135,7 @@ import Testing
         let committed = root.appendingPathComponent("Sources/CBantinProto")
         for relative in try FileManager.default.subpathsOfDirectory(atPath: out.path) {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: out.appendingPathComponent(relative).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: out.appendingPathComponent(relative).path, isDirectory: &isDirectory)
             if isDirectory.boolValue { continue }
             let fresh = try Data(contentsOf: out.appendingPathComponent(relative))
             let old = try? Data(contentsOf: committed.appendingPathComponent(relative))

@@ -66,7 +66,7 @@ final class ServiceProcesses: @unchecked Sendable {
         process.environment = environment
         // Logs go to a file: an inherited stdout would keep the test runner's pipe open.
         let log = "\(NSTemporaryDirectory())bantin-\(name)-\(basePort).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = process.standardOutput
         try process.run()

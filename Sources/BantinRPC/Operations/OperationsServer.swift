@@ -50,8 +50,10 @@ public final class OperationsServer: Service, Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(OperationsHandler(routes: routes))
+                channel.eventLoop.makeCompletedFuture {
+                    // On the channel's loop: the handler is added synchronously, never sent across threads.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(OperationsHandler(routes: routes))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

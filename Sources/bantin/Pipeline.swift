@@ -94,7 +94,9 @@ func progressBar(_ done: Int, _ total: Int) -> String {
     return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
 }
 
-func collectFiles(_ paths: [String]) throws -> [String] {
+/// The files named, each folder replaced by the files under it in path order (hidden ones left out); with
+/// `withExtension`, only folder entries ending in it (a file named outright is always kept).
+func collectFiles(_ paths: [String], withExtension fileExtension: String? = nil) throws -> [String] {
     var files: [String] = []
     for path in paths {
         var isDirectory: ObjCBool = false
@@ -106,6 +108,7 @@ func collectFiles(_ paths: [String]) throws -> [String] {
             for entry in entries.sorted() {
                 let full = (path as NSString).appendingPathComponent(entry)
                 var dir: ObjCBool = false
+                guard fileExtension.map({ (entry as NSString).pathExtension == $0 }) ?? true else { continue }
                 if FileManager.default.fileExists(atPath: full, isDirectory: &dir), !dir.boolValue, !entry.hasPrefix(".") { files.append(full) }
             }
         } else {
@@ -124,28 +127,19 @@ struct ExtractFiles: ParsableCommand {
             start/end count Unicode scalars and byteStart/byteEnd UTF-8 bytes of the file's text as given.
             """)
 
-    @Argument(help: "Article files (UTF-8 text), or directories whose .txt files are read in name order.")
+    @Argument(help: "Article files (UTF-8 text), or folders whose .txt files (subfolders included) are read in path order.")
     var files: [String]
     @Option(help: "Province of the articles, when known.")
     var province = ""
     @Flag(help: "Print each file's text with its mentions marked inline ([[PER:…]], docs/GOLD.md) instead of JSON: a draft gold file.")
     var markup = false
 
-    /// The files named, with each directory replaced by its .txt files. A directory is the way to pass many
-    /// articles: the argument parser takes time quadratic in the number of arguments (1 s for 5,000 paths).
-    func articleFiles() throws -> [String] {
-        try files.flatMap { path -> [String] in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
-            return try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".txt") }.sorted()
-                .map { (path as NSString).appendingPathComponent($0) }
-        }
-    }
-
     func run() throws {
         let extractor = Extractor()
         var line: [UInt8] = []  // one JSON line per article, reused
-        for file in try articleFiles() {
+        // Folders stand for their .txt files: the way to pass many articles, since the argument parser takes
+        // time quadratic in the number of arguments (1 s for 5,000 paths).
+        for file in try collectFiles(files, withExtension: "txt") {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw ValidationError("\(file): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(bytes)))")

@@ -5,8 +5,8 @@ import NIOCore
 import Testing
 
 @Suite(.serialized) struct PipelineTests {
-    /// `bantin extract DIR` reads the directory's .txt files in name order and skips the rest: the same lines
-    /// as naming the files.
+    /// `bantin extract DIR` reads the folder's .txt files in path order and skips the rest: the same lines as
+    /// naming the files. A path that does not exist is refused before any output.
     @Test func extractCommandReadsADirectoryAsItsTextFiles() async throws {
         let directory = NSTemporaryDirectory() + "bantin-extract-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -23,6 +23,8 @@ import Testing
         #expect(lines.count == 2)
         #expect(lines.first?.contains("a.txt") == true)
         #expect(fromDirectory.stdout == fromFiles.stdout)
+        let missing = try await BantinCommand.run(["extract", directory + "/absent"], timeout: .seconds(60))
+        #expect(missing.status != 0 && missing.stderr.contains("no such file or folder") && missing.stdout.isEmpty)
     }
 
     @Test func seedsGoFromSubmitToSearchAcrossThreeProcesses() async throws {

@@ -35,9 +35,22 @@ final class DeadlineTimer {
         armed = nil
     }
 
+    /// For the owner's `expire`: ends each call whose deadline is due by `now`, and returns the earliest deadline
+    /// of the others.
+    static func sweep<Call>(_ calls: some Sequence<Call>, due now: NIODeadline, deadline: (Call) -> NIODeadline?,
+                            end: (Call) -> Void) -> NIODeadline? {
+        var next: NIODeadline?
+        for call in calls {
+            guard let due = deadline(call) else { continue }
+            if due <= now { end(call) } else { next = min(next ?? due, due) }
+        }
+        return next
+    }
+
     private func arm(_ deadline: NIODeadline) {
         armed = deadline
-        // The loop outlives its timers, and it runs this one on the loop, as `fire` needs.
+        // The task runs on this loop, where `fire` must run; weakly held, so that a timer dropped with its
+        // connection does nothing.
         let unchecked = UncheckedBox(self)
         scheduled = eventLoop.scheduleTask(deadline: deadline) { unchecked.value?.fire() }
     }

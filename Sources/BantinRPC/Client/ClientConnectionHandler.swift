@@ -130,16 +130,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// Cancels the calls the server left unanswered past their deadline; returns the earliest time still ahead.
     private func giveUpOnCalls(due now: NIODeadline) -> NIODeadline? {
-        var next: NIODeadline?
-        for call in Array(calls.values) {
-            guard let giveUpAt = call.giveUpAt else { continue }
-            if giveUpAt <= now {
-                call.cancel(RPCError(.deadlineExceeded, "no answer from \(call.path) before the deadline"))
-            } else {
-                next = min(next ?? giveUpAt, giveUpAt)
-            }
+        DeadlineTimer.sweep(Array(calls.values), due: now, deadline: \.giveUpAt) { call in
+            call.cancel(RPCError(.deadlineExceeded, "no answer from \(call.path) before the deadline"))
         }
-        return next
     }
 
     func write(_ frame: Frame) {

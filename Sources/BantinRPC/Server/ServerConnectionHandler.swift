@@ -141,17 +141,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// Ends the calls whose deadline has passed; returns the earliest deadline still ahead.
     private func expireCalls(due now: NIODeadline) -> NIODeadline? {
-        var next: NIODeadline?
-        for call in Array(calls.values) {
-            guard let deadline = call.deadline else { continue }
-            if deadline <= now {
-                let millis = ((deadline - call.startedAt).nanoseconds + 500_000) / 1_000_000
-                call.complete(RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
-            } else {
-                next = min(next ?? deadline, deadline)
-            }
+        DeadlineTimer.sweep(Array(calls.values), due: now, deadline: \.deadline) { call in
+            let millis = ((call.deadline! - call.startedAt).nanoseconds + 500_000) / 1_000_000
+            call.complete(RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
         }
-        return next
     }
 
     private func receiveMessage(_ call: ServerCall, _ frame: Frame) {

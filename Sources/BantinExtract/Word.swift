@@ -23,15 +23,9 @@ struct Word: Hashable, Sendable {
 /// Byte equality of two NFC strings (see `Word`): what `==` means for the extractor's text, without the
 /// Unicode normalizer that `==` runs on non-ASCII strings.
 @inline(__always)
-func sameUTF8(_ a: String, _ b: String) -> Bool {
-    guard a.utf8.count == b.utf8.count else { return false }
-    let compared = a.utf8.withContiguousStorageIfAvailable { x in
-        b.utf8.withContiguousStorageIfAvailable { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
-    }
-    return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
-}
+func sameUTF8(_ a: String, _ b: String) -> Bool { a.utf8.count == b.utf8.count && hasUTF8Prefix(a, b) }
 
-/// `sameUTF8` for a prefix.
+/// `sameUTF8` for a prefix, by `memcmp` where both strings are contiguous (native strings always are).
 @inline(__always)
 func hasUTF8Prefix(_ s: String, _ prefix: String) -> Bool {
     let n = prefix.utf8.count

@@ -76,12 +76,23 @@ public enum VietnameseText {
 
     /// An upper-case letter (fast for Vietnamese: a table below U+3000).
     public static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x3000 ? Letters.caseBelow3000[Int(scalar.value)] == Letters.upper : computedIsUppercase(scalar)
+        letterCase(of: scalar, in: Letters.caseBelow3000) == Letters.upper
     }
 
     /// A lower-case letter (fast for Vietnamese: a table below U+3000).
     public static func isLowercase(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x3000 ? Letters.caseBelow3000[Int(scalar.value)] == Letters.lower : computedIsLowercase(scalar)
+        letterCase(of: scalar, in: Letters.caseBelow3000) == Letters.lower
+    }
+
+    /// `Letters.upper`, `Letters.lower` or 0: from `table` (`Letters.caseBelow3000`, passed in so that a loop
+    /// reads the global once) below U+3000, from the rules above it.
+    @inline(__always)
+    static func letterCase(of scalar: Unicode.Scalar, in table: [UInt8]) -> UInt8 {
+        scalar.value < 0x3000 ? table[Int(scalar.value)] : computedCase(scalar)
+    }
+
+    static func computedCase(_ scalar: Unicode.Scalar) -> UInt8 {
+        computedIsUppercase(scalar) ? Letters.upper : computedIsLowercase(scalar) ? Letters.lower : 0
     }
 
     /// Whether a syllable's first letter is upper case, and whether it has two letters or more and none in lower
@@ -94,10 +105,9 @@ public enum VietnameseText {
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         while case .scalarValue(let scalar) = decoder.decode(&iterator) {
-            let letterCase = scalar.value < 0x3000 ? table[Int(scalar.value)]
-                : computedIsUppercase(scalar) ? Letters.upper : computedIsLowercase(scalar) ? Letters.lower : 0
-            if count == 0 { capitalized = letterCase == Letters.upper }
-            if letterCase == Letters.lower { anyLower = true }
+            let found = letterCase(of: scalar, in: table)
+            if count == 0 { capitalized = found == Letters.upper }
+            if found == Letters.lower { anyLower = true }
             count += 1
         }
         return (capitalized, count >= 2 && !anyLower)
@@ -342,8 +352,7 @@ enum Letters {
     /// `upper`, `lower` or 0 for every scalar below U+3000, from the rules of `computedIsUppercase` and
     /// `computedIsLowercase`: every token's case is read, and the rules cost a dictionary lookup each.
     static let caseBelow3000: [UInt8] = (0..<0x3000).map { value in
-        guard let scalar = Unicode.Scalar(UInt32(value)) else { return 0 }
-        return VietnameseText.computedIsUppercase(scalar) ? upper : VietnameseText.computedIsLowercase(scalar) ? lower : 0
+        Unicode.Scalar(UInt32(value)).map(VietnameseText.computedCase) ?? 0
     }
 
     static let wordPartBelow3000: [Bool] = (0..<0x3000).map { Unicode.Scalar(UInt32($0)).map(wordPartByProperties) ?? false }

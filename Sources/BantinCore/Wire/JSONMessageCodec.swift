@@ -216,6 +216,8 @@ public enum JSONMessageCodec {
         return String(decoding: out, as: UTF8.self)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// Appends `s` as a JSON string literal, working on its UTF-8 bytes: only `"`, `\` and control bytes
     /// (all ASCII) are escaped, and runs between them are copied whole. Per-scalar String appends made
     /// quoting a sixth of `bantin extract`'s time.
@@ -234,9 +236,8 @@ public enum JSONMessageCodec {
                 case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
                 case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
                     out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                            hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                                            hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
                 }
             }
             out.append(contentsOf: bytes[runStart...])

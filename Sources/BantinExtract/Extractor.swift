@@ -23,26 +23,26 @@ public struct Extractor: Sendable {
         return extraction
     }
 
-    func tokenize(_ text: String) -> [TextToken] {
-        let utf8 = Array(text.utf8)
-        var previousEnd = 0
-        // Ranges, not `VietnameseText.tokens`: a String made straight from each range's bytes costs less than a
-        // Substring of `text` (whose indices are checked against scalar boundaries) copied into a String.
-        return VietnameseText.tokenRanges(text).map { range in
-            let gap = utf8[previousEnd..<range.lowerBound]
-            // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
-            // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
-            let joined = previousEnd > 0 && (gap.elementsEqual([0x2D])
-                || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
-            previousEnd = range.upperBound
-            return utf8[range].withUnsafeBufferPointer { bytes in
-                let (capitalized, allCaps) = VietnameseText.letterCase(bytes)
-                return TextToken(text: String(decoding: bytes, as: UTF8.self), id: lexicon.id(of: bytes), byteStart: range.lowerBound,
+    /// The syllables of `utf8` (the article's bytes, valid UTF-8), each looked up in the vocabulary once.
+    func tokenize(_ utf8: [UInt8]) -> [TextToken] {
+        utf8.withUnsafeBufferPointer { bytes in
+            var previousEnd = 0
+            // Ranges, not `VietnameseText.tokens`: a String made straight from each range's bytes costs less than a
+            // Substring of the text (whose indices are checked against scalar boundaries) copied into a String.
+            return VietnameseText.tokenRanges(utf8: bytes).map { range in
+                let gap = UnsafeBufferPointer(rebasing: bytes[previousEnd..<range.lowerBound])
+                // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
+                // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
+                let joined = previousEnd > 0 && (gap.count == 1 && gap[0] == 0x2D
+                    || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
+                previousEnd = range.upperBound
+                let word = UnsafeBufferPointer(rebasing: bytes[range])
+                let (capitalized, allCaps) = VietnameseText.letterCase(word)
+                return TextToken(text: String(decoding: word, as: UTF8.self), id: lexicon.id(of: word), byteStart: range.lowerBound,
                                  byteEnd: range.upperBound, joinedToPrevious: joined, isCapitalized: capitalized, isAllCaps: allCaps)
             }
         }
     }
-
 
     func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
         if count == 1 { return tokens[from].text }  // the common case, with nothing to build
@@ -90,12 +90,14 @@ struct Pass {
 
     init(extractor: Extractor, text: String) {
         self.extractor = extractor
-        tokens = extractor.tokenize(text)
         builder = ExtractionBuilder(text: text)
         let utf8 = builder.utf8
+        tokens = extractor.tokenize(utf8)
         var previousEnd = 0
         gaps = tokens.map { token in
             defer { previousEnd = token.byteEnd }
+            // Most gaps are one space: that String is made once, not decoded per token.
+            if token.byteStart == previousEnd + 1, utf8[previousEnd] == 0x20 { return " " }
             return String(decoding: utf8[previousEnd..<token.byteStart], as: UTF8.self)
         }
         taken = [Bool](repeating: false, count: tokens.count)
@@ -492,7 +494,7 @@ struct Pass {
     /// syllables with single spaces.
     mutating func recordPerson(at i: Int, length n: Int, honorific: String = "") {
         let written = surface(i, n)
-        builder.mention(.person, span(i, n), name: written.contains("-") ? written : text(i, n), honorific: honorific)
+        builder.mention(.person, span(i, n), name: containsUTF8(written, "-") ? written : text(i, n), honorific: honorific)
         take(i, n)
     }
 
@@ -563,7 +565,7 @@ struct Pass {
             guard let id = byGiven[tokens[k].text], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
             // Not the first word of a sentence, where any word is capitalized.
             let before = gap(k)
-            if k == 0 || before.contains(".") || before.contains("\n") || before.contains(":") { continue }
+            if k == 0 || containsUTF8(before, ".") || containsUTF8(before, "\n") || containsUTF8(before, ":") { continue }
             builder.mention(.person, span(k, 1), id: id)
             taken[k] = true
         }
@@ -573,7 +575,7 @@ struct Pass {
     mutating func byline() {
         guard let last = tokens.indices.last else { return }
         var start = last
-        while start > 0, !gap(start).contains("\n") { start -= 1 }
+        while start > 0, !containsUTF8(gap(start), "\n") { start -= 1 }
         let count = last - start + 1
         guard count >= 2, count <= 7, (start...last).allSatisfy({ !taken[$0] }) else { return }
         let line = (start...last).map { tokens[$0] }
@@ -651,7 +653,7 @@ struct Pass {
         if i >= 1, capitalized(i), isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]),
            ["\"", " \"", " “", "“"].containsUTF8(gap(i)) {
             var n = 1
-            while n < 12, i + n < tokens.count, !gap(i + n).contains("\""), !gap(i + n).contains("”"), !gap(i + n).contains("\n") { n += 1 }
+            while n < 12, i + n < tokens.count, !containsUTF8(gap(i + n), "\""), !containsUTF8(gap(i + n), "”"), !containsUTF8(gap(i + n), "\n") { n += 1 }
             builder.mention(.misc, span(i, n), name: surface(i, n))
             take(i, n)
             return n
@@ -664,7 +666,7 @@ struct Pass {
     func parenthesizedAward(after i: Int) -> Int? {
         var k = i + 1
         while k < tokens.count, k - i < 14 {
-            if gap(k).contains("("), sameUTF8(tokens[k].text, "Giải") { return k }
+            if containsUTF8(gap(k), "("), sameUTF8(tokens[k].text, "Giải") { return k }
             if !tokens[k].joinedToPrevious { return nil }
             k += 1
         }
@@ -812,10 +814,10 @@ struct Pass {
             } else if let a = m.groups[4], let b = m.groups[5] {
                 value = "\(a)/\(b)"
             } else if let months = m.groups[6] {
-                let half = m.text.contains("đầu") ? "H1" : "H2"
+                let half = containsUTF8(m.text, "đầu") ? "H1" : "H2"
                 let year = m.groups[7] ?? publishedYear.map(String.init)
                 inferred = m.groups[7] == nil && year != nil
-                value = months == "6" ? "\(year ?? "")-\(half)" : "\(year ?? "")-\(m.text.contains("đầu") ? "first" : "last")\(months)m"
+                value = months == "6" ? "\(year ?? "")-\(half)" : "\(year ?? "")-\(containsUTF8(m.text, "đầu") ? "first" : "last")\(months)m"
             } else if let mo = m.groups[8].flatMap(Int.init), let y = m.groups[9] {
                 value = "\(y)-\(zeroPadded(mo, 2))"
             } else if let y = m.groups[10] {

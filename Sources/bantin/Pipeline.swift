@@ -149,17 +149,20 @@ struct ExtractFiles: ParsableCommand {
                 print(GoldDocument.markup(text: text, mentions: extraction.mentions), terminator: "")
                 continue
             }
-            // Byte offset → Unicode scalar offset.
-            var scalarAt = [Int](repeating: 0, count: bytes.count + 1)
+            // Byte offset → Unicode scalar offset, for the mentions' ends only: the bytes are walked once,
+            // counting the bytes that start a scalar, up to each end in order.
+            let ends = Set(extraction.mentions.compactMap(\.span).flatMap { [Int($0.start), Int($0.end)] }).sorted()
+            var scalarsBefore: [Int: Int] = [:]
+            scalarsBefore.reserveCapacity(ends.count)
             var scalars = 0
             var byte = 0
-            for scalar in text.unicodeScalars {
-                let width = UTF8.width(scalar)
-                for k in 0..<width { scalarAt[byte + k] = scalars }
-                byte += width
-                scalars += 1
+            for end in ends {
+                while byte < end {
+                    if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
+                    byte += 1
+                }
+                scalarsBefore[end] = scalars
             }
-            scalarAt[bytes.count] = scalars
             // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
             // building the line from Strings a fifth of it.
             line.removeAll(keepingCapacity: true)
@@ -172,7 +175,7 @@ struct ExtractFiles: ParsableCommand {
                 if !first { put(",") }
                 first = false
                 put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
-                put(",\"start\":\(scalarAt[Int(span.start)]),\"end\":\(scalarAt[Int(span.end)]),")
+                put(",\"start\":\(scalarsBefore[Int(span.start)]!),\"end\":\(scalarsBefore[Int(span.end)]!),")
                 put("\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}")
             }
             put("],\"roles\":[")

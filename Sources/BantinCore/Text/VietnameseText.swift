@@ -98,19 +98,32 @@ public enum VietnameseText {
     /// Whether a syllable's first letter is upper case, and whether it has two letters or more and none in lower
     /// case ("UBND", "HĐND"), decoded from its UTF-8 bytes in one pass.
     public static func letterCase(_ bytes: UnsafeBufferPointer<UInt8>) -> (capitalized: Bool, allCaps: Bool) {
-        let table = Letters.caseBelow3000  // once, not per letter
-        var capitalized = false
-        var anyLower = false
-        var count = 0
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
-            let found = letterCase(of: scalar, in: table)
-            if count == 0 { capitalized = found == Letters.upper }
-            if found == Letters.lower { anyLower = true }
-            count += 1
+        // Decoded by hand over the table's buffer: the generic UTF-8 decoder and a bounds-checked table read
+        // per letter were a twentieth of the extractor's time, which asks this of every syllable.
+        Letters.caseBelow3000.withUnsafeBufferPointer { table in
+            var capitalized = false
+            var anyLower = false
+            var count = 0
+            var i = 0
+            while i < bytes.count {
+                let lead = bytes[i]
+                var value = UInt32(lead)
+                var length = 1
+                if lead >= 0x80 {
+                    if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
+                    else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
+                    else { length = 2; value = UInt32(lead & 0x1F) }
+                    length = min(length, bytes.count - i)
+                    for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
+                }
+                let found = value < 0x3000 ? table[Int(value)] : Unicode.Scalar(value).map(computedCase) ?? 0
+                if count == 0 { capitalized = found == Letters.upper }
+                if found == Letters.lower { anyLower = true }
+                count += 1
+                i += length
+            }
+            return (capitalized, count >= 2 && !anyLower)
         }
-        return (capitalized, count >= 2 && !anyLower)
     }
 
     static func computedIsUppercase(_ scalar: Unicode.Scalar) -> Bool {
@@ -220,9 +233,16 @@ public enum VietnameseText {
     public static func tokenRanges(_ text: String) -> [Range<Int>] {
         var text = text
         text.makeContiguousUTF8()
+        return text.utf8.withContiguousStorageIfAvailable { tokenRanges(utf8: $0) } ?? []
+    }
+
+    /// `tokenRanges` of valid UTF-8 bytes.
+    public static func tokenRanges(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        text.utf8.withContiguousStorageIfAvailable { bytes in
-            ranges.reserveCapacity(bytes.count / 4)
+        ranges.reserveCapacity(bytes.count / 4)
+        // The table is read through a local buffer: a static `let` read inside the loop costs a `swift_once`
+        // call per character.
+        Letters.wordPartBelow3000.withUnsafeBufferPointer { wordPart in
             var i = 0
             var start = -1
             while i < bytes.count {
@@ -230,7 +250,7 @@ public enum VietnameseText {
                 var length = 1
                 let isWordPart: Bool
                 if lead < 0x80 {
-                    isWordPart = Letters.asciiWordPart[Int(lead)]
+                    isWordPart = wordPart[Int(lead)]
                 } else {
                     var value: UInt32
                     if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
@@ -238,7 +258,7 @@ public enum VietnameseText {
                     else { length = 2; value = UInt32(lead & 0x1F) }
                     length = min(length, bytes.count - i)
                     for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
-                    isWordPart = Letters.isWordPart(value)
+                    isWordPart = value < 0x3000 ? wordPart[Int(value)] : Letters.isWordPart(value)
                 }
                 if isWordPart {
                     if start < 0 { start = i }
@@ -326,8 +346,6 @@ enum Letters {
     static func isWordPart(_ value: UInt32) -> Bool {
         value < 0x3000 ? wordPartBelow3000[Int(value)] : Unicode.Scalar(value).map(wordPartByProperties) ?? false
     }
-
-    static let asciiWordPart: [Bool] = (0..<128).map { wordPartBelow3000[$0] }
 
     static let dropped: UInt32 = 0xFFFF_FFFF, notTabled: UInt32 = 0xFFFF_FFFE
     /// What `computedFold` makes of each scalar below U+3000 when that is one scalar or none (`dropped`);

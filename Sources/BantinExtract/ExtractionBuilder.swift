@@ -62,17 +62,19 @@ struct ExtractionBuilder {
                           honorific: String = "", eventKind: String = "") {
         let id = Self.entityID(type, name, province: type == .organization ? province : "")
         let surface = self.surface(span)
-        if var entity = entities[id] {
-            if surface != entity.name, !entity.aliases.contains(surface) { entity.aliases.append(surface) }
-            if !honorific.isEmpty, !entity.honorifics.contains(honorific) { entity.honorifics.append(honorific) }
-            entities[id] = entity
+        if let known = entities.index(forKey: id) {
+            // Changed in place: a copy taken out and stored back would copy its alias lists too.
+            if !sameUTF8(surface, entities.values[known].name), !entities.values[known].aliases.containsUTF8(surface) {
+                entities.values[known].aliases.append(surface)
+            }
+            if !honorific.isEmpty, !entities.values[known].honorifics.containsUTF8(honorific) { entities.values[known].honorifics.append(honorific) }
         } else {
             var entity = Entity(id: id, type: type, name: name)
             entity.province = province
             entity.adminLevel = level
             entity.expansion = expansion
             if !honorific.isEmpty { entity.honorifics = [honorific] }
-            if surface != name { entity.aliases.append(surface) }
+            if !sameUTF8(surface, name) { entity.aliases.append(surface) }
             entities[id] = entity
             entityOrder.append(id)
         }
@@ -85,9 +87,9 @@ struct ExtractionBuilder {
     /// Another mention of an entity already found ("Đạt" after "Võ Thành Đạt").
     mutating func mention(_ type: EntityType, _ span: Span, id: String) {
         let surface = self.surface(span)
-        if var entity = entities[id], surface != entity.name, !entity.aliases.contains(surface) {
-            entity.aliases.append(surface)
-            entities[id] = entity
+        if let known = entities.index(forKey: id), !sameUTF8(surface, entities.values[known].name),
+           !entities.values[known].aliases.containsUTF8(surface) {
+            entities.values[known].aliases.append(surface)
         }
         mentions.append(Mention(entityID: id, type: type, span: span, surface: surface))
     }
@@ -217,15 +219,16 @@ struct ExtractionBuilder {
                                          ("làm việc", "working session"), ("tiếp", "reception"), ("hội thảo", "seminar"),
                                          ("lễ", "ceremony"), ("triển khai", "conference")]
         // The first event the text names ("buổi làm việc", "Hội nghị"), else one the headline implies.
-        guard let kind = eventMentions.first?.kind ?? kinds.first(where: { lower.contains($0.0) })?.1 else { return }
+        guard let kind = eventMentions.first?.kind ?? kinds.first(where: { containsUTF8(lower, $0.0) })?.1 else { return }
         var event = Event()
         event.kind = kind
         event.span = eventMentions.first?.span
         event.date = dates.first?.value ?? ""
         event.locationID = province.isEmpty ? "" : Self.entityID(.location, province)
+        let officeBodies = Set(roles.map(\.organizationID)), mentioned = Set(mentions.map(\.entityID))
         event.participantIDs = entityOrder.filter { id in
             guard let e = entities[id] else { return false }
-            return e.type == .person || (e.type == .organization && roles.contains { $0.organizationID == id } == false && mentions.contains { $0.entityID == id })
+            return e.type == .person || (e.type == .organization && !officeBodies.contains(id) && mentioned.contains(id))
         }
         event.id = "evt:" + (event.date.isEmpty ? "undated" : event.date) + "-" + hyphenated(kind)
         events.append(event)

@@ -38,7 +38,9 @@ public struct Extractor: Sendable {
                 previousEnd = range.upperBound
                 let word = UnsafeBufferPointer(rebasing: bytes[range])
                 let (capitalized, allCaps) = VietnameseText.letterCase(word)
-                return TextToken(text: String(decoding: word, as: UTF8.self), id: lexicon.id(of: word), byteStart: range.lowerBound,
+                let id = lexicon.id(of: word)
+                let text = id >= 0 ? lexicon.vocabulary.words[Int(id)] : String(decoding: word, as: UTF8.self)
+                return TextToken(text: text, id: id, byteStart: range.lowerBound,
                                  byteEnd: range.upperBound, joinedToPrevious: joined, isCapitalized: capitalized, isAllCaps: allCaps)
             }
         }
@@ -830,7 +832,16 @@ struct Pass {
             date.value = value
             date.yearInferred = inferred
             builder.date(date)
-            for k in tokens.indices where tokens[k].byteStart >= m.byteRange.lowerBound && tokens[k].byteEnd <= m.byteRange.upperBound { taken[k] = true }
+            // The date's tokens, from the first that starts inside it (found by bisection: tokens are in text order).
+            var low = 0, high = tokens.count
+            while low < high {
+                let middle = (low + high) / 2
+                if tokens[middle].byteStart < m.byteRange.lowerBound { low = middle + 1 } else { high = middle }
+            }
+            for k in low..<tokens.count {
+                guard tokens[k].byteStart < m.byteRange.upperBound else { break }
+                if tokens[k].byteEnd <= m.byteRange.upperBound { taken[k] = true }
+            }
         }
     }
 }

@@ -2,7 +2,10 @@ import BantinCore
 import Foundation
 
 /// The data the extractor uses, loaded from `Data/` (each file names its provenance).
-public struct Lexicon: Sendable {
+///
+/// A class, loaded once and shared: as a struct of twenty tables, every copy (an `Extractor` in each `Pass`,
+/// the `lexicon` a rule reads) retained and released each table.
+public final class Lexicon: Sendable {
     public struct Province: Sendable {
         public var name: String
         public var level: String
@@ -10,30 +13,30 @@ public struct Lexicon: Sendable {
         public var current: String
     }
 
-    var provinces: [Word: Province] = [:]  // by every name and alias
-    var places: [Word: String] = [:]       // name → kind
-    var surnames: Set<Word> = []
+    let provinces: [Word: Province]  // by every name and alias
+    let places: [Word: String]       // name → kind
+    let surnames: Set<Word>
     /// Every syllable below, numbered; a text token is looked up here once (`TextToken.id`).
-    var vocabulary = Vocabulary()
+    let vocabulary: Vocabulary
     /// What the date scanner looks for (`PatternScanner.Words`).
-    var dateWords: PatternScanner.Words
-    var titles = PhraseSet()
-    var organizationHeads = PhraseSet()
+    let dateWords: PatternScanner.Words
+    let titles: PhraseSet
+    let organizationHeads: PhraseSet
     /// By phrase: how an organization phrase may stand (`organizations.tsv`).
-    var organizationKinds: [Word: OrganizationKind] = [:]
-    var locations = PhraseSet()
+    let organizationKinds: [Word: OrganizationKind]
+    let locations: PhraseSet
     /// Words starting a place name; `includedHeads` marks those that belong to it ("huyện", not "sân").
-    var locationHeads = PhraseSet()
-    var includedLocationHeads: Set<Word> = []
-    var personCues = PhraseSet()
-    var eventHeads = PhraseSet()
-    var eventKinds: [Word: String] = [:]
-    var abbreviations: [Word: String] = [:]
-    var documentKindPhrases = PhraseSet()
+    let locationHeads: PhraseSet
+    let includedLocationHeads: Set<Word>
+    let personCues: PhraseSet
+    let eventHeads: PhraseSet
+    let eventKinds: [Word: String]
+    let abbreviations: [Word: String]
+    let documentKindPhrases: PhraseSet
     /// By syllable number: a family name; a lower-case word that ends a name; an honorific or degree.
-    var isSurname: [Bool] = []
-    var isStopWord: [Bool] = []
-    var isHonorific: [Bool] = []
+    let isSurname: [Bool]
+    let isStopWord: [Bool]
+    let isHonorific: [Bool]
 
     enum OrganizationKind: String, Sendable {
         case complete, head, needsParent = "needs-parent"
@@ -53,9 +56,23 @@ public struct Lexicon: Sendable {
     }()
 
     init() throws {
-        var words = Vocabulary()
-        dateWords = PatternScanner.Words(&words)
-        vocabulary = words
+        // Built in locals of the fields' names, then stored: a class's `let`s are set once.
+        var provinces: [Word: Province] = [:]
+        var places: [Word: String] = [:]
+        var surnames: Set<Word> = []
+        var titles = PhraseSet()
+        var organizationHeads = PhraseSet()
+        var organizationKinds: [Word: OrganizationKind] = [:]
+        var locations = PhraseSet()
+        var locationHeads = PhraseSet()
+        var includedLocationHeads: Set<Word> = []
+        var personCues = PhraseSet()
+        var eventHeads = PhraseSet()
+        var eventKinds: [Word: String] = [:]
+        var abbreviations: [Word: String] = [:]
+        var documentKindPhrases = PhraseSet()
+        var vocabulary = Vocabulary()
+        dateWords = PatternScanner.Words(&vocabulary)
         func lines(_ name: String) throws -> [String] {
             guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Data") else {
                 throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Data/\(name)"])
@@ -69,7 +86,7 @@ public struct Lexicon: Sendable {
             guard cols.count >= 3 else { continue }
             let province = Province(name: cols[0], level: cols[1], current: cols[2])
             let aliases = cols.count > 3 ? cols[3].split(separator: "|").map(String.init) : []
-            for name in withFolded([cols[0]] + aliases) {
+            for name in Self.withFolded([cols[0]] + aliases) {
                 provinces[Word(name)] = province
                 locationNames.append(name)
             }
@@ -77,18 +94,18 @@ public struct Lexicon: Sendable {
         for line in try lines("places.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count >= 2 else { continue }
-            for name in withFolded([cols[0]]) {
+            for name in Self.withFolded([cols[0]]) {
                 places[Word(name)] = cols[1]
                 locationNames.append(name)
             }
         }
-        surnames = Set(withFolded(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(String.init) }).map(Word.init))
-        titles = PhraseSet(withFolded(try lines("titles.txt")), &vocabulary)
+        surnames = Set(Self.withFolded(try lines("surnames.txt").flatMap { $0.split(separator: " ").map(String.init) }).map(Word.init))
+        titles = PhraseSet(Self.withFolded(try lines("titles.txt")), &vocabulary)
         var organizationPhrases: [String] = []
         for line in try lines("organizations.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2, let kind = OrganizationKind(rawValue: cols[1]) else { continue }
-            for phrase in withFolded([cols[0]]) {
+            for phrase in Self.withFolded([cols[0]]) {
                 organizationPhrases.append(phrase)
                 organizationKinds[Word(phrase)] = kind
             }
@@ -99,18 +116,18 @@ public struct Lexicon: Sendable {
         for line in try lines("location-heads.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2 else { continue }
-            for phrase in withFolded([cols[0]]) {
+            for phrase in Self.withFolded([cols[0]]) {
                 heads.append(phrase)
                 if cols[1] == "included" { includedLocationHeads.insert(Word(phrase)) }
             }
         }
         locationHeads = PhraseSet(heads, &vocabulary)
-        personCues = PhraseSet(withFolded(try lines("person-cues.txt")), &vocabulary)
+        personCues = PhraseSet(Self.withFolded(try lines("person-cues.txt")), &vocabulary)
         var events: [String] = []
         for line in try lines("event-heads.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2 else { continue }
-            for phrase in withFolded([cols[0]]) {
+            for phrase in Self.withFolded([cols[0]]) {
                 events.append(phrase)
                 eventKinds[Word(phrase)] = cols[1]
             }
@@ -130,14 +147,29 @@ public struct Lexicon: Sendable {
             return flags
         }
         vocabulary.seal()
-        isSurname = flags(surnameIDs)
-        isHonorific = flags(honorificIDs)
-        isStopWord = flags(stopWordIDs)
+        self.vocabulary = vocabulary
+        self.isSurname = flags(surnameIDs)
+        self.isHonorific = flags(honorificIDs)
+        self.isStopWord = flags(stopWordIDs)
+        self.provinces = provinces
+        self.places = places
+        self.surnames = surnames
+        self.titles = titles
+        self.organizationHeads = organizationHeads
+        self.organizationKinds = organizationKinds
+        self.locations = locations
+        self.locationHeads = locationHeads
+        self.includedLocationHeads = includedLocationHeads
+        self.personCues = personCues
+        self.eventHeads = eventHeads
+        self.eventKinds = eventKinds
+        self.abbreviations = abbreviations
+        self.documentKindPhrases = documentKindPhrases
     }
 
     /// Each phrase and, when it differs, the phrase without diacritics ("Nguyễn" and "Nguyen", "tỉnh" and
     /// "tinh"), so that text typed without them is read the same way.
-    func withFolded(_ phrases: [String]) -> [String] {
+    static func withFolded(_ phrases: [String]) -> [String] {
         phrases.flatMap { phrase -> [String] in
             let folded = VietnameseText.fold(phrase)
             return folded == phrase ? [phrase] : [phrase, folded]
@@ -167,6 +199,8 @@ public struct Lexicon: Sendable {
 /// Syllables numbered in the order first seen.
 struct Vocabulary: Sendable {
     private var ids: [Word: Int32] = [:]
+    /// The words by number: a token of a known word shares its String instead of decoding its bytes again.
+    private(set) var words: [String] = []
     /// The same words for lookups by bytes, built by `seal()` once the lexicon is loaded.
     private var table = ByteTable()
 
@@ -176,6 +210,7 @@ struct Vocabulary: Sendable {
         if let id = ids[word] { return id }
         let id = Int32(ids.count)
         ids[word] = id
+        words.append(word.text)
         return id
     }
 

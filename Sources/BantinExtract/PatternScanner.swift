@@ -71,7 +71,7 @@ struct PatternScanner {
     private func date(at i: Int) -> (PatternMatch, Int)? {
         let first = utf8[tokens[i].byteStart]
         guard (0x30...0x39).contains(first) || words.dateStarts.contains(tokens[i].id) else { return nil }
-        var groups = [String?](repeating: nil, count: 11)
+        var groups = PatternMatch.noGroups  // shared until a group is set: most candidates are not dates
         func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
             var end = tokens[last].byteEnd
             // "Hôm nay (31/10)": the parenthesis opened inside the date closes it.
@@ -155,6 +155,8 @@ struct PatternMatch {
     var text: String
     var byteRange: Range<Int>
     var groups: [String?]
+
+    static let noGroups = [String?](repeating: nil, count: 11)
 }
 
 /// A few vocabulary numbers, checked by a scan: the lists are short, and a scan of them costs less than a hash.

@@ -214,21 +214,22 @@ struct ExtractionBuilder {
 
     /// The article's main event, named by its headline: a working session, conference, signing, survey.
     mutating func mainEvent(title: String, province: String) {
-        let lower = title.lowercased()
         let kinds: [(String, String)] = [("ký kết", "signing"), ("hội nghị", "conference"), ("khảo sát", "survey visit"),
                                          ("làm việc", "working session"), ("tiếp", "reception"), ("hội thảo", "seminar"),
                                          ("lễ", "ceremony"), ("triển khai", "conference")]
         // The first event the text names ("buổi làm việc", "Hội nghị"), else one the headline implies.
-        guard let kind = eventMentions.first?.kind ?? kinds.first(where: { containsUTF8(lower, $0.0) })?.1 else { return }
+        guard let kind = eventMentions.first?.kind ?? kinds.first(where: { [lower = title.lowercased()] in containsUTF8(lower, $0.0) })?.1 else { return }
         var event = Event()
         event.kind = kind
         event.span = eventMentions.first?.span
         event.date = dates.first?.value ?? ""
         event.locationID = province.isEmpty ? "" : Self.entityID(.location, province)
-        let officeBodies = Set(roles.map(\.organizationID)), mentioned = Set(mentions.map(\.entityID))
+        // Persons, and organizations other than those named in someone's office (every organization entity
+        // comes from a mention: only places are added without one).
+        let officeBodies = Set(roles.map(\.organizationID))
         event.participantIDs = entityOrder.filter { id in
             guard let e = entities[id] else { return false }
-            return e.type == .person || (e.type == .organization && !officeBodies.contains(id) && mentioned.contains(id))
+            return e.type == .person || (e.type == .organization && !officeBodies.contains(id))
         }
         event.id = "evt:" + (event.date.isEmpty ? "undated" : event.date) + "-" + hyphenated(kind)
         events.append(event)

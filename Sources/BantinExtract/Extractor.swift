@@ -25,25 +25,26 @@ public struct Extractor: Sendable {
 
     /// The syllables of `utf8` (the article's bytes, valid UTF-8), each looked up in the vocabulary once.
     func tokenize(_ utf8: [UInt8]) -> [TextToken] {
+        var tokens: [TextToken] = []
+        tokens.reserveCapacity(utf8.count / 4)
         utf8.withUnsafeBufferPointer { bytes in
             var previousEnd = 0
-            // Ranges, not `VietnameseText.tokens`: a String made straight from each range's bytes costs less than a
-            // Substring of the text (whose indices are checked against scalar boundaries) copied into a String.
-            return VietnameseText.tokenRanges(utf8: bytes).map { range in
+            VietnameseText.scanSyllables(utf8: bytes) { range, letterCase in
                 let gap = UnsafeBufferPointer(rebasing: bytes[previousEnd..<range.lowerBound])
                 // Same phrase: separated by one space, a spaced hyphen ("miền Trung - Tây Nguyên") or a bare
                 // hyphen ("Kim Sang-sik", "V-League"); not by a line break or punctuation.
-                let joined = previousEnd > 0 && (gap.count == 1 && gap[0] == 0x2D
+                let joined = previousEnd > 0 && (gap.count == 1 && (gap[0] == 0x20 || gap[0] == 0x2D)
                     || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
                 previousEnd = range.upperBound
                 let word = UnsafeBufferPointer(rebasing: bytes[range])
-                let (capitalized, allCaps) = VietnameseText.letterCase(word)
                 let id = lexicon.id(of: word)
+                // A String made straight from the bytes, or the vocabulary's own for a known word.
                 let text = id >= 0 ? lexicon.vocabulary.words[Int(id)] : String(decoding: word, as: UTF8.self)
-                return TextToken(text: text, id: id, byteStart: range.lowerBound,
-                                 byteEnd: range.upperBound, joinedToPrevious: joined, isCapitalized: capitalized, isAllCaps: allCaps)
+                tokens.append(TextToken(text: text, id: id, byteStart: range.lowerBound, byteEnd: range.upperBound, joinedToPrevious: joined,
+                                        isCapitalized: letterCase.capitalized, isAllCaps: letterCase.allCaps))
             }
         }
+        return tokens
     }
 
     func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
@@ -427,6 +428,9 @@ struct Pass {
     /// An office: a title, with the organization or country written after it ("Phó Chủ tịch UBND tỉnh",
     /// "Thủ tướng Nhật Bản"), then possibly the person holding it ("Thủ tướng Phạm Minh Chính").
     mutating func position(at i: Int) -> Int? {
+        // A title word at the start of a name ("Chủ tịch Hồ Chí Minh" is fine; "Trưởng" inside a sentence is not
+        // capitalized) must be capitalized.
+        guard tokens[i].isCapitalized else { return nil }
         let lengths = lexicon.titles.matches(tokens, at: i)
         guard !lengths.isEmpty else { return nil }
         // Prefer the shortest title that the organization after it extends past the longest one: "Ủy viên" +
@@ -449,9 +453,6 @@ struct Pass {
         }
         // "Trưởng" needs what it heads; "Trưởng đoàn" is a part in a visit, not an office.
         if ["Trưởng", "Phó Trưởng", "Trưởng ban", "Phó Trưởng ban"].contains(titleText), organization == nil { return nil }
-        // A title word at the start of a name ("Chủ tịch Hồ Chí Minh" is fine; "Trưởng" inside a sentence is not
-        // capitalized) must be capitalized.
-        guard tokens[i].isCapitalized else { return nil }
         let length = title + (organization ?? place ?? 0)
         let positionSpan = span(i, length)
         var organizationID = ""
@@ -630,6 +631,7 @@ struct Pass {
     /// Awards ("Giải Búa liềm vàng"), national programmes and products named in quotes after "nền tảng",
     /// "ứng dụng", "phần mềm".
     mutating func misc(at i: Int) -> Int? {
+        guard capitalized(i) else { return nil }  // all three start with a capital: "Giải", "Chương", a quoted name
         let t = tokens[i].text
         let isAward = sameUTF8(t, "Giải")
         let awardEnd = isAward ? parenthesizedAward(after: i) : nil
@@ -652,7 +654,7 @@ struct Pass {
             return n
         }
         // "nền tảng số "Sổ tay đảng viên điện tử"": a quoted name after a product word.
-        if i >= 1, capitalized(i), isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]),
+        if i >= 1, isText(i - 1, ["số", "tảng", "dụng", "mềm", "thi", "trào", "động", "phẩm"]),
            ["\"", " \"", " “", "“"].containsUTF8(gap(i)) {
             var n = 1
             while n < 12, i + n < tokens.count, !containsUTF8(gap(i + n), "\""), !containsUTF8(gap(i + n), "”"), !containsUTF8(gap(i + n), "\n") { n += 1 }

@@ -47,14 +47,16 @@ import Testing
             let s = Unicode.Scalar(UInt32(value))!
             #expect(VietnameseText.isUppercase(s) == (s.properties.isUppercase || value == 0x110))
             #expect(VietnameseText.isLowercase(s) == s.properties.isLowercase)
-            var bytes = Array(String(s).utf8)
-            let (capitalized, _) = bytes.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) }
-            #expect(capitalized == VietnameseText.isUppercase(s))
+            #expect(syllableCases(String(s)).map(\.capitalized) == [VietnameseText.isUppercase(s)])
         }
-        var caps = Array("HĐND".utf8), word = Array("Hà".utf8), one = Array("A".utf8)
-        #expect(caps.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, true))
-        #expect(word.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, false))
-        #expect(one.withUnsafeMutableBufferPointer { VietnameseText.letterCase(UnsafeBufferPointer($0)) } == (true, false))
+        // The tokenizer's scan gives each syllable's case: "HĐND" all capitals, "Hà" and "A" only capitalized.
+        #expect(syllableCases("HĐND Hà, A hĐND").map { [$0.capitalized, $0.allCaps] } == [[true, true], [true, false], [true, false], [false, false]])
+    }
+
+    private func syllableCases(_ text: String) -> [VietnameseText.SyllableCase] {
+        var found: [VietnameseText.SyllableCase] = []
+        Array(text.utf8).withUnsafeBufferPointer { VietnameseText.scanSyllables(utf8: $0) { _, letterCase in found.append(letterCase) } }
+        return found
     }
 
     @Test func nfdInputBecomesNFC() {

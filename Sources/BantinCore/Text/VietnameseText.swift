@@ -95,37 +95,6 @@ public enum VietnameseText {
         computedIsUppercase(scalar) ? Letters.upper : computedIsLowercase(scalar) ? Letters.lower : 0
     }
 
-    /// Whether a syllable's first letter is upper case, and whether it has two letters or more and none in lower
-    /// case ("UBND", "HĐND"), decoded from its UTF-8 bytes in one pass.
-    public static func letterCase(_ bytes: UnsafeBufferPointer<UInt8>) -> (capitalized: Bool, allCaps: Bool) {
-        // Decoded by hand over the table's buffer: the generic UTF-8 decoder and a bounds-checked table read
-        // per letter were a twentieth of the extractor's time, which asks this of every syllable.
-        Letters.caseBelow3000.withUnsafeBufferPointer { table in
-            var capitalized = false
-            var anyLower = false
-            var count = 0
-            var i = 0
-            while i < bytes.count {
-                let lead = bytes[i]
-                var value = UInt32(lead)
-                var length = 1
-                if lead >= 0x80 {
-                    if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
-                    else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
-                    else { length = 2; value = UInt32(lead & 0x1F) }
-                    length = min(length, bytes.count - i)
-                    for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
-                }
-                let found = value < 0x3000 ? table[Int(value)] : Unicode.Scalar(value).map(computedCase) ?? 0
-                if count == 0 { capitalized = found == Letters.upper }
-                if found == Letters.lower { anyLower = true }
-                count += 1
-                i += length
-            }
-            return (capitalized, count >= 2 && !anyLower)
-        }
-    }
-
     static func computedIsUppercase(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x41...0x5A: return true
@@ -240,37 +209,59 @@ public enum VietnameseText {
     public static func tokenRanges(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         ranges.reserveCapacity(bytes.count / 4)
-        // The table is read through a local buffer: a static `let` read inside the loop costs a `swift_once`
+        scanSyllables(utf8: bytes) { range, _ in ranges.append(range) }
+        return ranges
+    }
+
+    /// The case of a syllable's letters, found while scanning it.
+    public struct SyllableCase {
+        /// Its first letter is upper case.
+        public var capitalized: Bool
+        /// It has two letters or more and none in lower case ("UBND", "HĐND").
+        public var allCaps: Bool
+    }
+
+    /// Calls `visit` with the byte range and letter case of each syllable of valid UTF-8 `bytes`, in order: the
+    /// tokenizer's one pass, so that the extractor does not decode every syllable a second time for its case.
+    public static func scanSyllables(utf8 bytes: UnsafeBufferPointer<UInt8>, _ visit: (Range<Int>, SyllableCase) -> Void) {
+        // The tables are read through local buffers: a static `let` read inside the loop costs a `swift_once`
         // call per character.
         Letters.wordPartBelow3000.withUnsafeBufferPointer { wordPart in
-            var i = 0
-            var start = -1
-            while i < bytes.count {
-                let lead = bytes[i]
-                var length = 1
-                let isWordPart: Bool
-                if lead < 0x80 {
-                    isWordPart = wordPart[Int(lead)]
-                } else {
-                    var value: UInt32
-                    if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
-                    else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
-                    else { length = 2; value = UInt32(lead & 0x1F) }
-                    length = min(length, bytes.count - i)
-                    for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
-                    isWordPart = value < 0x3000 ? wordPart[Int(value)] : Letters.isWordPart(value)
+            Letters.caseBelow3000.withUnsafeBufferPointer { caseTable in
+                var i = 0
+                var start = -1
+                var capitalized = false, anyLower = false, letters = 0
+                while i < bytes.count {
+                    let lead = bytes[i]
+                    var length = 1
+                    var value = UInt32(lead)
+                    if lead >= 0x80 {
+                        if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
+                        else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
+                        else { length = 2; value = UInt32(lead & 0x1F) }
+                        length = min(length, bytes.count - i)
+                        for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
+                    }
+                    let isWordPart = value < 0x3000 ? wordPart[Int(value)] : Letters.isWordPart(value)
+                    if isWordPart {
+                        let letterCase = value < 0x3000 ? caseTable[Int(value)] : Unicode.Scalar(value).map(computedCase) ?? 0
+                        if start < 0 {
+                            start = i
+                            capitalized = letterCase == Letters.upper
+                            anyLower = false
+                            letters = 0
+                        }
+                        if letterCase == Letters.lower { anyLower = true }
+                        letters += 1
+                    } else if start >= 0 {
+                        visit(start..<i, SyllableCase(capitalized: capitalized, allCaps: letters >= 2 && !anyLower))
+                        start = -1
+                    }
+                    i += length
                 }
-                if isWordPart {
-                    if start < 0 { start = i }
-                } else if start >= 0 {
-                    ranges.append(start..<i)
-                    start = -1
-                }
-                i += length
+                if start >= 0 { visit(start..<bytes.count, SyllableCase(capitalized: capitalized, allCaps: letters >= 2 && !anyLower)) }
             }
-            if start >= 0 { ranges.append(start..<bytes.count) }
         }
-        return ranges
     }
 }
 

@@ -396,7 +396,7 @@ struct Pass {
                 return included ? PlaceMatch(length: head + name) : PlaceMatch(cue: head, length: name)
             }
         }
-        guard capitalized(i) || hasUTF8Prefix(tokens[i].text, "miền") || hasUTF8Prefix(tokens[i].text, "châu") else { return nil }
+        guard capitalized(i) || startsRegion(i) else { return nil }
         if let n = lexicon.locations.match(tokens, at: i) {
             // "Hồ Chí Minh" alone is the person; the city is written with "Thành phố" or "TP".
             if sameUTF8(text(i, n), "Hồ Chí Minh") { return nil }
@@ -408,6 +408,13 @@ struct Pass {
             if n > 0, !capitalized(i + n) || !joined(i + n) { return PlaceMatch(length: n) }
         }
         return nil
+    }
+
+    /// A lower-case word that starts a region's name: "miền Trung", "châu Âu".
+    func startsRegion(_ i: Int) -> Bool {
+        let first = builder.utf8[tokens[i].byteStart]  // most words start otherwise: no comparison needed
+        return (first == UInt8(ascii: "m") || first == UInt8(ascii: "c"))
+            && (hasUTF8Prefix(tokens[i].text, "miền") || hasUTF8Prefix(tokens[i].text, "châu"))
     }
 
     /// Records the place found by `location(at:)` and returns the tokens consumed, its cue included.

@@ -29,8 +29,8 @@ struct PatternScanner {
     struct Words: Sendable {
         let so, dayParts, dayPartFirsts, dayPartSeconds, quy, giai, doan, ngay, timesOfDay: WordIDs
         let hom, nay, nhiem, ky, thang, dauCuoi, nam: WordIDs
-        /// Tokens a date can start with, besides digits.
-        let dateStarts: WordIDs
+        /// By vocabulary number: a token a date can start with, besides digits (asked of every token).
+        let isDateStart: [Bool]
 
         init(_ vocabulary: inout Vocabulary) {
             func words(_ list: String...) -> WordIDs { WordIDs(list.map { vocabulary.intern(Word($0)) }) }
@@ -43,7 +43,9 @@ struct PatternScanner {
             timesOfDay = words("Sáng", "sáng", "Chiều", "chiều", "Tối", "tối", "Trưa", "trưa", "Đêm", "đêm")
             hom = words("Hôm", "hôm"); nay = words("nay"); nhiem = words("nhiệm"); ky = words("kỳ")
             thang = words("tháng"); dauCuoi = words("đầu", "cuối"); nam = words("năm")
-            dateStarts = WordIDs([dayParts, hom, nhiem, thang, nam, dayPartFirsts, quy, giai].flatMap(\.ids))
+            var isDateStart = [Bool](repeating: false, count: vocabulary.count)
+            for id in [dayParts, hom, nhiem, thang, nam, dayPartFirsts, quy, giai].flatMap(\.ids) { isDateStart[Int(id)] = true }
+            self.isDateStart = isDateStart
         }
     }
 
@@ -70,7 +72,8 @@ struct PatternScanner {
 
     private func date(at i: Int) -> (PatternMatch, Int)? {
         let first = utf8[tokens[i].byteStart]
-        guard (0x30...0x39).contains(first) || words.dateStarts.contains(tokens[i].id) else { return nil }
+        let id = Int(tokens[i].id)
+        guard (0x30...0x39).contains(first) || id >= 0 && id < words.isDateStart.count && words.isDateStart[id] else { return nil }
         var groups = PatternMatch.noGroups  // shared until a group is set: most candidates are not dates
         func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
             var end = tokens[last].byteEnd

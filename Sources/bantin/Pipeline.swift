@@ -150,18 +150,25 @@ struct ExtractFiles: ParsableCommand {
                 continue
             }
             // Byte offset → Unicode scalar offset, for the mentions' ends only: the bytes are walked once,
-            // counting the bytes that start a scalar, up to each end in order.
-            let ends = Set(extraction.mentions.compactMap(\.span).flatMap { [Int($0.start), Int($0.end)] }).sorted()
-            var scalarsBefore: [Int: Int] = [:]
-            scalarsBefore.reserveCapacity(ends.count)
+            // counting the bytes that start a scalar, up to each end in order; a lookup is then a bisection.
+            let ends = extraction.mentions.compactMap(\.span).flatMap { [Int($0.start), Int($0.end)] }.sorted()
+            var scalarsBefore = [Int](repeating: 0, count: ends.count)
             var scalars = 0
             var byte = 0
-            for end in ends {
+            for (k, end) in ends.enumerated() {
                 while byte < end {
                     if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
                     byte += 1
                 }
-                scalarsBefore[end] = scalars
+                scalarsBefore[k] = scalars
+            }
+            func scalarOffset(_ end: UInt32) -> Int {
+                var low = 0, high = ends.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if ends[middle] < Int(end) { low = middle + 1 } else { high = middle }
+                }
+                return scalarsBefore[low]
             }
             // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
             // building the line from Strings a fifth of it.
@@ -175,7 +182,7 @@ struct ExtractFiles: ParsableCommand {
                 if !first { put(",") }
                 first = false
                 put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
-                put(",\"start\":\(scalarsBefore[Int(span.start)]!),\"end\":\(scalarsBefore[Int(span.end)]!),")
+                put(",\"start\":\(scalarOffset(span.start)),\"end\":\(scalarOffset(span.end)),")
                 put("\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}")
             }
             put("],\"roles\":[")

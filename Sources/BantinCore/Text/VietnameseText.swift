@@ -130,9 +130,15 @@ public enum VietnameseText {
     /// Lower case without diacritics, đ → d: the key under which "Tạp chí Cộng sản", "tap chi cong
     /// san" and "TẠP CHÍ CỘNG SẢN" meet.
     public static func fold(_ text: String) -> String {
-        let table = Letters.foldBelow3000  // once, not per scalar
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
+        fold(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `fold`, appending the folded UTF-8 to `out`: for callers that build a larger string around it.
+    public static func fold(_ text: String, into out: inout [UInt8]) {
+        let table = Letters.foldBelow3000  // once, not per scalar
         for s in text.unicodeScalars {
             if s.value < 0x3000 {
                 let folded = table[Int(s.value)]
@@ -144,7 +150,6 @@ public enum VietnameseText {
             }
             computedFold(s, into: &out)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `text.lowercased()`, scalar by scalar as the standard library does, from a table below U+3000.

@@ -29,8 +29,6 @@ struct IngestFiles: AsyncParsableCommand {
     var paths: [String]
     @Option(help: "Province of the articles, when known.")
     var province = ""
-    @Flag(help: "Print each file's text with its mentions marked inline ([[PER:…]], docs/GOLD.md) instead of JSON: a draft gold file.")
-    var markup = false
     @Flag(help: "Print one line per article.")
     var verbose = false
     @OptionGroup var services: ServiceAddresses
@@ -41,7 +39,7 @@ struct IngestFiles: AsyncParsableCommand {
         var requests: [(String, SubmitRequest)] = []
         var rejectedLocally: [(String, String)] = []
         for file in files {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            let bytes = try readFile(file)
             if bytes.contains(0) {
                 rejectedLocally.append((file, "binary file (contains NUL bytes), not an article"))
             } else if let text = String(validating: bytes, as: UTF8.self) {
@@ -94,28 +92,74 @@ func progressBar(_ done: Int, _ total: Int) -> String {
     return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
 }
 
-/// The files named, each folder replaced by the files under it in path order (hidden ones left out); with
-/// `withExtension`, only folder entries ending in it (a file named outright is always kept).
+/// The files named, each folder replaced by the regular files under it in path order (hidden ones left out);
+/// with `withExtension`, only folder entries ending in it (a file named outright is always kept).
 func collectFiles(_ paths: [String], withExtension fileExtension: String? = nil) throws -> [String] {
     var files: [String] = []
     for path in paths {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("no such file or folder: \(path)")
-        }
-        if isDirectory.boolValue {
-            let entries = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
-            for entry in entries.sorted() {
-                let full = (path as NSString).appendingPathComponent(entry)
-                var dir: ObjCBool = false
-                guard fileExtension.map({ (entry as NSString).pathExtension == $0 }) ?? true else { continue }
-                if FileManager.default.fileExists(atPath: full, isDirectory: &dir), !dir.boolValue, !entry.hasPrefix(".") { files.append(full) }
-            }
-        } else {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw ValidationError("no such file or folder: \(path)") }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
             files.append(path)
+            continue
+        }
+        let suffix = fileExtension.map { "." + $0 }
+        let folder = path.hasSuffix("/") ? path : path + "/"
+        for entry in regularFiles(under: folder).sorted() where suffix.map({ entry.hasSuffix($0) }) ?? true {
+            files.append(folder + entry)
         }
     }
     return files
+}
+
+/// The paths, relative to `folder` (ending in "/"), of the regular files under it, hidden entries left out.
+/// POSIX `readdir` with each entry's type: FileManager's enumerator and a `fileExists` per entry took a thirtieth
+/// of `bantin extract`'s time on a folder of 2,000 articles.
+private func regularFiles(under folder: String, prefix: String = "") -> [String] {
+    guard let directory = opendir(folder + prefix) else { return [] }
+    defer { closedir(directory) }
+    var found: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        guard !name.hasPrefix(".") else { continue }
+        let relative = prefix + name
+        var type = Int32(entry.pointee.d_type)
+        if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {  // the file system did not say, or a link: follow it
+            var status = stat()
+            guard stat(folder + relative, &status) == 0 else { continue }
+            type = status.st_mode & S_IFMT == S_IFDIR ? Int32(DT_DIR) : status.st_mode & S_IFMT == S_IFREG ? Int32(DT_REG) : -1
+        }
+        if type == Int32(DT_DIR) {
+            found += regularFiles(under: folder, prefix: relative + "/")
+        } else if type == Int32(DT_REG) {
+            found.append(relative)
+        }
+    }
+    return found
+}
+
+/// The bytes of the file at `path`, read straight into an array of the file's size.
+func readFile(_ path: String) throws -> [UInt8] {
+    func failure() -> ValidationError { ValidationError("\(path): cannot be read (\(String(cString: strerror(errno))))") }
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw failure() }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else { throw failure() }
+    // One byte more than the size, so that the read reaching the end needs no room of its own; a file that
+    // grew meanwhile is read on.
+    var bytes = [UInt8](repeating: 0, count: max(Int(status.st_size), 0) + 1)
+    var filled = 0
+    while true {
+        if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 4096)) }
+        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+        if count < 0, errno == EINTR { continue }
+        guard count >= 0 else { throw failure() }
+        if count == 0 { break }
+        filled += count
+    }
+    bytes.removeLast(bytes.count - filled)
+    return bytes
 }
 
 struct ExtractFiles: ParsableCommand {
@@ -140,7 +184,7 @@ struct ExtractFiles: ParsableCommand {
         // Folders stand for their .txt files: the way to pass many articles, since the argument parser takes
         // time quadratic in the number of arguments (1 s for 5,000 paths).
         for file in try collectFiles(files, withExtension: "txt") {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            let bytes = try readFile(file)
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw ValidationError("\(file): not valid UTF-8 (first bad byte at offset \(firstInvalidUTF8Offset(bytes)))")
             }

@@ -16,12 +16,20 @@ import Testing
             try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
         }
         try "not an article".write(toFile: directory + "/notes.md", atomically: true, encoding: .utf8)
-        let fromDirectory = try await BantinCommand.run(["extract", directory], timeout: .seconds(60))
-        let fromFiles = try await BantinCommand.run(["extract", directory + "/a.txt", directory + "/b.txt"], timeout: .seconds(60))
+        // A subfolder is searched; hidden files and folders are not.
+        try FileManager.default.createDirectory(atPath: directory + "/sub", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/.hidden", withIntermediateDirectories: true)
+        try seeds[2].write(toFile: directory + "/sub/c.txt", atomically: true, encoding: .utf8)
+        try seeds[3].write(toFile: directory + "/.d.txt", atomically: true, encoding: .utf8)
+        try seeds[3].write(toFile: directory + "/.hidden/e.txt", atomically: true, encoding: .utf8)
+        let fromDirectory = try await BantinCommand.run(["extract", directory + "/"], timeout: .seconds(60))
+        let fromFiles = try await BantinCommand.run(["extract", directory + "/a.txt", directory + "/b.txt", directory + "/sub/c.txt"],
+                                                    timeout: .seconds(60))
         #expect(fromDirectory.status == 0 && fromFiles.status == 0)
         let lines = fromDirectory.stdout.split(separator: "\n")
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)
         #expect(lines.first?.contains("a.txt") == true)
+        #expect(lines.last?.contains("sub/c.txt") == true)
         #expect(fromDirectory.stdout == fromFiles.stdout)
         let missing = try await BantinCommand.run(["extract", directory + "/absent"], timeout: .seconds(60))
         #expect(missing.status != 0 && missing.stderr.contains("no such file or folder") && missing.stdout.isEmpty)

@@ -154,6 +154,20 @@ import Testing
         #expect(replies[1].result?.outcome == .accepted)
         #expect(replies[1].result?.seq == 1, "nothing rejected before it was stored")
         #expect(replies[2].summary == { var s = SubmitSummary(); s.accepted = 1; s.rejected = 1; return s }())
+        // `bantin ingest FOLDER`: a binary file and one that is not UTF-8 are refused with their reasons, and the
+        // article beside them is still stored.
+        let folder = NSTemporaryDirectory() + "bantin-ingest-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try seeds[4].write(toFile: folder + "/article.txt", atomically: true, encoding: .utf8)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D]).write(to: URL(fileURLWithPath: folder + "/image.png"))
+        try Data("Tiêu đề\nNội dung ".utf8 + [0xC3, 0x28]).write(to: URL(fileURLWithPath: folder + "/latin1.txt"))
+        let command = try await BantinCommand.run(["ingest", folder, "--ingest", "127.0.0.1:\(services.port("ingest"))", "--pki", services.pki.directory],
+                                                  timeout: .seconds(60))
+        #expect(command.status == 0, "\(command.stderr)")
+        #expect(command.stdout.contains("image.png: binary file"))
+        #expect(command.stdout.contains("latin1.txt: not valid UTF-8 (first bad byte at offset \("Tiêu đề\nNội dung ".utf8.count))"))
+        #expect(command.stdout.contains("accepted 1, duplicates 0, rejected 2 of 3 files"), "\(command.stdout)")
         await ingest.close()
         for name in ["ingest", "extract"] { services.stop(name) }
     }

@@ -4,8 +4,9 @@ import BantinCore
 /// also per province) and derives roles and the main event from their order in the text.
 struct ExtractionBuilder {
     let utf8: [UInt8]
-    private var entities: [String: Entity] = [:]
-    private var entityOrder: [String] = []
+    /// The entities in the order first mentioned, and where each id is in that list.
+    private var entities: [Entity] = []
+    private var entityIndex: [String: Int] = [:]
     private var mentions: [Mention] = []
     private var documents: [DocumentRef] = []
     private var dates: [DateRef] = []
@@ -79,12 +80,10 @@ struct ExtractionBuilder {
                           honorific: String = "", eventKind: String = "") {
         let id = Self.entityID(type, name, province: type == .organization ? province : "")
         let surface = self.surface(span)
-        if let known = entities.index(forKey: id) {
+        if let known = entityIndex[id] {
             // Changed in place: a copy taken out and stored back would copy its alias lists too.
-            if !sameUTF8(surface, entities.values[known].name), !entities.values[known].aliases.containsUTF8(surface) {
-                entities.values[known].aliases.append(surface)
-            }
-            if !honorific.isEmpty, !entities.values[known].honorifics.containsUTF8(honorific) { entities.values[known].honorifics.append(honorific) }
+            if !sameUTF8(surface, entities[known].name), !entities[known].aliases.containsUTF8(surface) { entities[known].aliases.append(surface) }
+            if !honorific.isEmpty, !entities[known].honorifics.containsUTF8(honorific) { entities[known].honorifics.append(honorific) }
         } else {
             var entity = Entity(id: id, type: type, name: name)
             entity.province = province
@@ -92,8 +91,7 @@ struct ExtractionBuilder {
             entity.expansion = expansion
             if !honorific.isEmpty { entity.honorifics = [honorific] }
             if !sameUTF8(surface, name) { entity.aliases.append(surface) }
-            entities[id] = entity
-            entityOrder.append(id)
+            add(entity)
         }
         if type == .event { eventMentions.append((span, eventKind)) }
         if type == .organization { lastOrganization = (span.end, name) }
@@ -104,9 +102,8 @@ struct ExtractionBuilder {
     /// Another mention of an entity already found ("Đạt" after "Võ Thành Đạt").
     mutating func mention(_ type: EntityType, _ span: Span, id: String) {
         let surface = self.surface(span)
-        if let known = entities.index(forKey: id), !sameUTF8(surface, entities.values[known].name),
-           !entities.values[known].aliases.containsUTF8(surface) {
-            entities.values[known].aliases.append(surface)
+        if let known = entityIndex[id], !sameUTF8(surface, entities[known].name), !entities[known].aliases.containsUTF8(surface) {
+            entities[known].aliases.append(surface)
         }
         mentions.append(Mention(entityID: id, type: type, span: span, surface: surface))
     }
@@ -119,7 +116,7 @@ struct ExtractionBuilder {
 
     /// The persons found so far: id and name.
     func persons() -> [(String, String)] {
-        entityOrder.compactMap { id in entities[id].flatMap { $0.type == .person ? (id, $0.name) : nil } }
+        entities.compactMap { $0.type == .person ? ($0.id, $0.name) : nil }
     }
 
     /// The name of the organization whose mention ends at `end` (for an acronym given after it in parentheses).
@@ -129,10 +126,7 @@ struct ExtractionBuilder {
 
     mutating func document(_ document: DocumentRef, span: Span) {
         if !documents.contains(where: { $0.id == document.id }) { documents.append(document) }
-        if entities[document.id] == nil {
-            entities[document.id] = Entity(id: document.id, type: .document, name: "\(document.kind) \(document.code)")
-            entityOrder.append(document.id)
-        }
+        if entityIndex[document.id] == nil { add(Entity(id: document.id, type: .document, name: "\(document.kind) \(document.code)")) }
         mentions.append(Mention(entityID: document.id, type: .document, span: span, surface: surface(span)))
     }
 
@@ -140,10 +134,7 @@ struct ExtractionBuilder {
         dates.append(date)
         guard let span = date.span else { return }
         let id = "date:\(date.value)"
-        if entities[id] == nil {
-            entities[id] = Entity(id: id, type: .date, name: date.value)
-            entityOrder.append(id)
-        }
+        if entityIndex[id] == nil { add(Entity(id: id, type: .date, name: date.value)) }
         mentions.append(Mention(entityID: id, type: .date, span: span, surface: surface(span)))
     }
 
@@ -221,12 +212,17 @@ struct ExtractionBuilder {
     /// A place known without a mention of its own (the article's province): added once, with no span.
     mutating func place(name: String, current: String, level: String) {
         let id = Self.entityID(.location, name)
-        guard entities[id] == nil else { return }
+        guard entityIndex[id] == nil else { return }
         var entity = Entity(id: id, type: .location, name: name)
         entity.province = current
         entity.adminLevel = level
-        entities[id] = entity
-        entityOrder.append(id)
+        add(entity)
+    }
+
+    /// A new entity, last in the order.
+    private mutating func add(_ entity: Entity) {
+        entityIndex[entity.id] = entities.count
+        entities.append(entity)
     }
 
     /// The article's main event, named by its headline: a working session, conference, signing, survey.
@@ -244,9 +240,8 @@ struct ExtractionBuilder {
         // Persons, and organizations other than those named in someone's office (every organization entity
         // comes from a mention: only places are added without one).
         let officeBodies = Set(roles.map(\.organizationID))
-        event.participantIDs = entityOrder.filter { id in
-            guard let e = entities[id] else { return false }
-            return e.type == .person || (e.type == .organization && !officeBodies.contains(id))
+        event.participantIDs = entities.compactMap { e in
+            e.type == .person || (e.type == .organization && !officeBodies.contains(e.id)) ? e.id : nil
         }
         event.id = "evt:" + (event.date.isEmpty ? "undated" : event.date) + "-" + hyphenated(kind)
         events.append(event)
@@ -254,7 +249,7 @@ struct ExtractionBuilder {
 
     func finish() -> Extraction {
         var extraction = Extraction()
-        extraction.entities = entityOrder.compactMap { entities[$0] }
+        extraction.entities = entities
         extraction.mentions = mentions.sorted { ($0.span?.start ?? 0, $0.span?.end ?? 0) < ($1.span?.start ?? 0, $1.span?.end ?? 0) }
         extraction.roles = roles
         extraction.documents = documents

@@ -180,7 +180,7 @@ struct ExtractFiles: ParsableCommand {
 
     func run() throws {
         let extractor = Extractor()
-        var line: [UInt8] = []  // one JSON line per article, reused
+        var line: [UInt8] = []  // JSON lines waiting to be written
         // Folders stand for their .txt files: the way to pass many articles, since the argument parser takes
         // time quadratic in the number of arguments (1 s for 5,000 paths).
         for file in try collectFiles(files, withExtension: "txt") {
@@ -215,9 +215,9 @@ struct ExtractFiles: ParsableCommand {
                 return scalarsBefore[low]
             }
             // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
-            // building the line from Strings a fifth of it.
-            line.removeAll(keepingCapacity: true)
+            // building the line from Strings a fifth of it. Lines are written out 64 KiB at a time.
             func put(_ ascii: String) { line.append(contentsOf: ascii.utf8) }
+            func put<Number: BinaryInteger>(_ number: Number) { JSONMessageCodec.appendDecimal(number, to: &line) }
             func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &line) }
             put("{\"file\":"); quote(file); put(",\"entities\":[")
             var first = true
@@ -226,19 +226,23 @@ struct ExtractFiles: ParsableCommand {
                 if !first { put(",") }
                 first = false
                 put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
-                put(",\"start\":\(scalarOffset(span.start)),\"end\":\(scalarOffset(span.end)),")
-                put("\"byteStart\":\(span.start),\"byteEnd\":\(span.end)}")
+                put(",\"start\":"); put(scalarOffset(span.start)); put(",\"end\":"); put(scalarOffset(span.end))
+                put(",\"byteStart\":"); put(span.start); put(",\"byteEnd\":"); put(span.end); put("}")
             }
             put("],\"roles\":[")
-            let names = Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let names = extraction.roles.isEmpty ? [:] : Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             for (k, r) in extraction.roles.enumerated() {
                 if k > 0 { put(",") }
                 put("{\"person\":"); quote(names[r.personID] ?? r.personID); put(",\"title\":"); quote(r.title)
                 put(",\"organization\":"); quote(names[r.organizationID] ?? r.organizationID); put("}")
             }
             put("]}\n")
-            try FileHandle.standardOutput.write(contentsOf: line)
+            if line.count >= 1 << 16 {
+                try FileHandle.standardOutput.write(contentsOf: line)
+                line.removeAll(keepingCapacity: true)
+            }
         }
+        if !line.isEmpty { try FileHandle.standardOutput.write(contentsOf: line) }
     }
 }
 

@@ -61,6 +61,18 @@ import Testing
         }
     }
 
+    @Test func jsonNumbersAreWrittenAsDecimalDigits() {
+        var out: [UInt8] = Array("[".utf8)
+        JSONMessageCodec.appendDecimal(0, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONMessageCodec.appendDecimal(-1_234, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONMessageCodec.appendDecimal(UInt32.max, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONMessageCodec.appendDecimal(Int64.min, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "[0,-1234,4294967295,-9223372036854775808")
+    }
+
     @Test func statusCodesHaveGRPCNumbers() {
         #expect(StatusCode.allCases.count == 17)
         #expect(StatusCode.deadlineExceeded.rawValue == 4)

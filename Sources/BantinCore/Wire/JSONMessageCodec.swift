@@ -245,6 +245,18 @@ public enum JSONMessageCodec {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Appends `number` in decimal, as a JSON number: digits written in place, no String made.
+    public static func appendDecimal<Number: BinaryInteger>(_ number: Number, to out: inout [UInt8]) {
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
+    }
+
     public static func camelCase(_ snake: String) -> String {
         var out = ""
         var upper = false

@@ -217,7 +217,7 @@ struct ExtractFiles: ParsableCommand {
             // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
             // building the line from Strings a fifth of it. Lines are written out 64 KiB at a time.
             func put(_ ascii: String) { line.append(contentsOf: ascii.utf8) }
-            func put<Number: BinaryInteger>(_ number: Number) { JSONMessageCodec.appendDecimal(number, to: &line) }
+            func put(_ number: Int) { JSONMessageCodec.appendDecimal(number, to: &line) }
             func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &line) }
             put("{\"file\":"); quote(file); put(",\"entities\":[")
             var first = true
@@ -227,7 +227,7 @@ struct ExtractFiles: ParsableCommand {
                 first = false
                 put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
                 put(",\"start\":"); put(scalarOffset(span.start)); put(",\"end\":"); put(scalarOffset(span.end))
-                put(",\"byteStart\":"); put(span.start); put(",\"byteEnd\":"); put(span.end); put("}")
+                put(",\"byteStart\":"); put(Int(span.start)); put(",\"byteEnd\":"); put(Int(span.end)); put("}")
             }
             put("],\"roles\":[")
             let names = extraction.roles.isEmpty ? [:] : Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })

@@ -67,9 +67,9 @@ import Testing
         out.append(UInt8(ascii: ","))
         JSONMessageCodec.appendDecimal(-1_234, to: &out)
         out.append(UInt8(ascii: ","))
-        JSONMessageCodec.appendDecimal(UInt32.max, to: &out)
+        JSONMessageCodec.appendDecimal(Int(UInt32.max), to: &out)
         out.append(UInt8(ascii: ","))
-        JSONMessageCodec.appendDecimal(Int64.min, to: &out)
+        JSONMessageCodec.appendDecimal(Int.min, to: &out)
         #expect(String(decoding: out, as: UTF8.self) == "[0,-1234,4294967295,-9223372036854775808")
     }
 

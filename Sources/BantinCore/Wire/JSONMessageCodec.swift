@@ -245,8 +245,9 @@ public enum JSONMessageCodec {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `number` in decimal, as a JSON number: digits written in place, no String made.
-    public static func appendDecimal<Number: BinaryInteger>(_ number: Number, to out: inout [UInt8]) {
+    /// Appends `number` in decimal, as a JSON number: digits written in place, no String made. (An `Int`, not
+    /// any `BinaryInteger`: a generic version called from another module ran through protocol witnesses.)
+    public static func appendDecimal(_ number: Int, to out: inout [UInt8]) {
         if number < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = number.magnitude
         let start = out.count

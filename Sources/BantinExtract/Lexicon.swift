@@ -226,13 +226,18 @@ struct Vocabulary: Sendable {
 /// Words by their UTF-8 bytes in one open-addressing table: looked up once per token, where `Dictionary`'s
 /// SipHash over a `Word` made a tenth of tokenizing.
 struct ByteTable: Sendable {
+    /// One slot: the key's hash (0: empty), where its bytes are in `keys`, and its number; a probe reads one
+    /// slot, not four parallel arrays.
+    private struct Slot {
+        var hash: UInt64 = 0
+        var start: Int32 = 0
+        var length: Int32 = 0
+        var value: Int32 = -1
+    }
+
     /// Every key's bytes, one after another.
     private var keys: [UInt8] = []
-    /// Per slot: the key's hash (0: empty), where its bytes start and end in `keys`, and its number.
-    private var hashes: [UInt64] = []
-    private var starts: [Int32] = []
-    private var ends: [Int32] = []
-    private var values: [Int32] = []
+    private var slots: [Slot] = []
     private var mask = 0
 
     init() {}
@@ -241,36 +246,33 @@ struct ByteTable: Sendable {
         var capacity = 16
         while capacity < words.count * 2 { capacity *= 2 }
         mask = capacity - 1
-        hashes = [UInt64](repeating: 0, count: capacity)
-        starts = [Int32](repeating: 0, count: capacity)
-        ends = [Int32](repeating: 0, count: capacity)
-        values = [Int32](repeating: -1, count: capacity)
+        slots = [Slot](repeating: Slot(), count: capacity)
         for (word, value) in words {
-            let start = Int32(keys.count)
+            let start = keys.count
             keys.append(contentsOf: word.text.utf8)
-            let hash = keys[Int(start)...].withUnsafeBufferPointer { Self.hash($0) }
+            let hash = keys[start...].withUnsafeBufferPointer { Self.hash($0) }
             var slot = Int(truncatingIfNeeded: hash) & mask
-            while hashes[slot] != 0 { slot = (slot + 1) & mask }
-            hashes[slot] = hash
-            starts[slot] = start
-            ends[slot] = Int32(keys.count)
-            values[slot] = value
+            while slots[slot].hash != 0 { slot = (slot + 1) & mask }
+            slots[slot] = Slot(hash: hash, start: Int32(start), length: Int32(keys.count - start), value: value)
         }
     }
 
     func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         guard mask > 0 else { return -1 }
         let hash = Self.hash(bytes)
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        return keys.withUnsafeBufferPointer { keys in
-            while hashes[slot] != 0 {
-                if hashes[slot] == hash, Int(ends[slot] - starts[slot]) == bytes.count,
-                   bytes.count == 0 || memcmp(keys.baseAddress! + Int(starts[slot]), bytes.baseAddress!, bytes.count) == 0 {
-                    return values[slot]
+        return slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBufferPointer { keys in
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while slots[slot].hash != 0 {
+                    let candidate = slots[slot]
+                    if candidate.hash == hash, Int(candidate.length) == bytes.count,
+                       bytes.count == 0 || memcmp(keys.baseAddress! + Int(candidate.start), bytes.baseAddress!, bytes.count) == 0 {
+                        return candidate.value
+                    }
+                    slot = (slot + 1) & mask
                 }
-                slot = (slot + 1) & mask
+                return -1
             }
-            return -1
         }
     }
 
@@ -283,48 +285,76 @@ struct ByteTable: Sendable {
     }
 }
 
-/// Phrases matched token by token (exact syllables), longest first, indexed by the first syllable's number.
+/// Phrases matched token by token (exact syllables), longest first, grouped by the first syllable's number.
+///
+/// Flat arrays, not an array of arrays of phrases: every token of an article is looked up in several sets,
+/// and nested arrays cost a retain and release per level on each lookup.
 struct PhraseSet: Sendable {
-    private var byFirst: [[[Int32]]] = []
+    /// By first syllable's number: where its phrases are in `phraseStarts`/`phraseLengths` (start, end).
+    private var groupStarts: [Int32] = []
+    private var groupEnds: [Int32] = []
+    /// Each phrase: where its syllable numbers start in `words`, and how many there are.
+    private var phraseStarts: [Int32] = []
+    private var phraseLengths: [Int32] = []
+    private var words: [Int32] = []
 
     init() {}
 
     init(_ phrases: [String], _ vocabulary: inout Vocabulary) {
+        var byFirst: [Int32: [[Int32]]] = [:]
         for phrase in phrases {
-            let words = VietnameseText.tokens(phrase).map { vocabulary.intern(Word($0.text)) }
-            guard let first = words.first else { continue }
-            if byFirst.count <= Int(first) { byFirst += [[[Int32]]](repeating: [], count: Int(first) + 1 - byFirst.count) }
-            byFirst[Int(first)].append(words)
+            let ids = VietnameseText.tokens(phrase).map { vocabulary.intern(Word($0.text)) }
+            guard let first = ids.first else { continue }
+            byFirst[first, default: []].append(ids)
         }
-        for i in byFirst.indices { byFirst[i].sort { $0.count > $1.count } }
+        let groups = Int(byFirst.keys.max() ?? -1) + 1
+        groupStarts = [Int32](repeating: 0, count: groups)
+        groupEnds = [Int32](repeating: 0, count: groups)
+        for (first, list) in byFirst.sorted(by: { $0.key < $1.key }) {
+            groupStarts[Int(first)] = Int32(phraseStarts.count)
+            for ids in list.sorted(by: { $0.count > $1.count }) {  // longest first
+                phraseStarts.append(Int32(words.count))
+                phraseLengths.append(Int32(ids.count))
+                words += ids
+            }
+            groupEnds[Int(first)] = Int32(phraseStarts.count)
+        }
     }
 
     /// Tokens matched at `index` by the longest phrase, if any.
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
-        guard index < tokens.count else { return nil }
-        let id = Int(tokens[index].id)
-        guard id >= 0, id < byFirst.count else { return nil }
-        for words in byFirst[id] where Self.phrase(words, isAt: index, in: tokens) { return words.count }  // longest first
-        return nil
-    }
-
-    /// The lengths of every phrase matched at `index`, longest first.
-    func matches(_ tokens: [TextToken], at index: Int) -> [Int] {
-        guard index < tokens.count else { return [] }
-        let id = Int(tokens[index].id)
-        guard id >= 0, id < byFirst.count else { return [] }
-        var found: [Int] = []
-        for words in byFirst[id] where Self.phrase(words, isAt: index, in: tokens) {
-            if found.last != words.count { found.append(words.count) }
+        var found: Int?
+        visitMatches(tokens, at: index) { length in
+            found = length
+            return false
         }
         return found
     }
 
+    /// The lengths of every phrase matched at `index`, longest first.
+    func matches(_ tokens: [TextToken], at index: Int) -> [Int] {
+        var found: [Int] = []
+        visitMatches(tokens, at: index) { length in
+            if found.last != length { found.append(length) }
+            return true
+        }
+        return found
+    }
+
+    /// Calls `visit` with the length of each phrase matched at `index`, longest first, while it returns true.
     /// Reads the tokens' fields in place: copying a `TextToken` out of the array retains its text.
-    private static func phrase(_ words: [Int32], isAt index: Int, in tokens: [TextToken]) -> Bool {
-        guard index + words.count <= tokens.count else { return false }
-        for k in 1..<words.count where !tokens[index + k].joinedToPrevious || tokens[index + k].id != words[k] { return false }
-        return true
+    @inline(__always)
+    private func visitMatches(_ tokens: [TextToken], at index: Int, _ visit: (Int) -> Bool) {
+        guard index < tokens.count else { return }
+        let id = Int(tokens[index].id)
+        guard id >= 0, id < groupStarts.count else { return }
+        for phrase in Int(groupStarts[id])..<Int(groupEnds[id]) {
+            let start = Int(phraseStarts[phrase]), count = Int(phraseLengths[phrase])
+            guard index + count <= tokens.count else { continue }
+            var k = 1
+            while k < count, tokens[index + k].joinedToPrevious, tokens[index + k].id == words[start + k] { k += 1 }
+            if k == count, !visit(count) { return }
+        }
     }
 }
 

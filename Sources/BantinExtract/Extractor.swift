@@ -16,7 +16,7 @@ public struct Extractor: Sendable {
 
     public func extract(text: String, province requestedProvince: String = "", publishedAt: String = "") -> Extraction {
         var pass = Pass(extractor: self, text: text)
-        pass.articleProvince = requestedProvince.isEmpty ? dominantProvince(pass.tokens) : requestedProvince
+        pass.articleProvince = requestedProvince.isEmpty ? pass.dominantProvince() : requestedProvince
         pass.run(publishedAt: publishedAt)
         var extraction = pass.builder.finish()
         extraction.extractorVersion = Self.version
@@ -36,41 +36,12 @@ public struct Extractor: Sendable {
                 let joined = previousEnd > 0 && (gap.count == 1 && (gap[0] == 0x20 || gap[0] == 0x2D)
                     || (gap.count <= 3 && gap.first == 0x20 && gap.allSatisfy { $0 == 0x20 || $0 == 0x2D }))
                 previousEnd = range.upperBound
-                let word = UnsafeBufferPointer(rebasing: bytes[range])
-                let id = lexicon.id(of: word)
-                // A String made straight from the bytes, or the vocabulary's own for a known word.
-                let text = id >= 0 ? lexicon.vocabulary.words[Int(id)] : String(decoding: word, as: UTF8.self)
-                tokens.append(TextToken(text: text, id: id, byteStart: range.lowerBound, byteEnd: range.upperBound, joinedToPrevious: joined,
-                                        isCapitalized: letterCase.capitalized, isAllCaps: letterCase.allCaps))
+                tokens.append(TextToken(id: lexicon.id(of: UnsafeBufferPointer(rebasing: bytes[range])), byteStart: range.lowerBound,
+                                        byteEnd: range.upperBound, joinedToPrevious: joined, isCapitalized: letterCase.capitalized,
+                                        isAllCaps: letterCase.allCaps))
             }
         }
         return tokens
-    }
-
-    func joined(_ tokens: [TextToken], _ from: Int, _ count: Int) -> String {
-        if count == 1 { return tokens[from].text }  // the common case, with nothing to build
-        var text = ""
-        text.reserveCapacity(tokens[from..<(from + count)].reduce(count) { $0 + $1.text.utf8.count })
-        for k in from..<(from + count) {
-            if k > from { text.append(" ") }
-            text.append(tokens[k].text)
-        }
-        return text
-    }
-
-    /// The province mentioned most often: the article's, when the submitter did not say.
-    func dominantProvince(_ tokens: [TextToken]) -> String {
-        var counts: [String: Int] = [:]
-        var i = 0
-        while i < tokens.count {
-            if let n = lexicon.locations.match(tokens, at: i), let p = lexicon.province(named: joined(tokens, i, n)) {
-                counts[p.name, default: 0] += 1
-                i += n
-            } else {
-                i += 1
-            }
-        }
-        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? ""
     }
 }
 
@@ -113,7 +84,55 @@ struct Pass {
         Span(start: UInt32(tokens[from].byteStart), end: UInt32(tokens[from + count - 1].byteEnd))
     }
 
-    func text(_ from: Int, _ count: Int) -> String { extractor.joined(tokens, from, count) }
+    /// Token `k` as a String: the vocabulary's own for a known word, else decoded from the text. Tokens carry no
+    /// String: rules compare bytes (`isWord`) and vocabulary numbers, and make Strings only for what they keep.
+    func word(_ k: Int) -> String {
+        let id = Int(tokens[k].id)
+        return id >= 0 ? lexicon.vocabulary.words[id] : builder.surface(span(k, 1))
+    }
+
+    /// Tokens `from..<from + count` as one String, single spaces between them.
+    func text(_ from: Int, _ count: Int) -> String {
+        if count == 1 { return word(from) }  // the common case, with nothing to build
+        var text = ""
+        for k in from..<(from + count) {
+            if k > from { text.append(" ") }
+            text.append(word(k))
+        }
+        return text
+    }
+
+    /// The province mentioned most often: the article's, when the submitter did not say.
+    func dominantProvince() -> String {
+        var counts: [String: Int] = [:]
+        var i = 0
+        while i < tokens.count {
+            if let n = lexicon.locations.match(tokens, at: i), let p = lexicon.province(named: text(i, n)) {
+                counts[p.name, default: 0] += 1
+                i += n
+            } else {
+                i += 1
+            }
+        }
+        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? ""
+    }
+
+    /// Token `k` exists and is spelled `w` (NFC bytes compared, no String made).
+    func isWord(_ k: Int, _ w: String) -> Bool {
+        guard k >= 0, k < tokens.count else { return false }
+        let t = tokens[k]
+        return t.byteEnd - t.byteStart == w.utf8.count && hasPrefix(k, w)
+    }
+
+    /// Token `k`'s bytes start with `prefix`'s.
+    func hasPrefix(_ k: Int, _ prefix: String) -> Bool {
+        let t = tokens[k], n = prefix.utf8.count
+        guard t.byteEnd - t.byteStart >= n else { return false }
+        var prefix = prefix
+        return prefix.withUTF8 { p in
+            builder.utf8.withUnsafeBufferPointer { n == 0 || memcmp($0.baseAddress! + t.byteStart, p.baseAddress!, n) == 0 }
+        }
+    }
 
     func surface(_ from: Int, _ count: Int) -> String { builder.surface(span(from, count)) }
 
@@ -124,7 +143,7 @@ struct Pass {
 
     func gap(_ k: Int) -> String { k > 0 && k < tokens.count ? gaps[k] : "" }
 
-    func isText(_ k: Int, _ words: [String]) -> Bool { k >= 0 && k < tokens.count && words.containsUTF8(tokens[k].text) }
+    func isText(_ k: Int, _ words: [String]) -> Bool { words.contains { isWord(k, $0) } }
 
     func isFree(_ from: Int, _ count: Int) -> Bool { (from..<(from + count)).allSatisfy { $0 < tokens.count && !taken[$0] } }
 
@@ -140,11 +159,11 @@ struct Pass {
     }
 
     func isNumber(_ k: Int) -> Bool {
-        guard k < tokens.count, let first = tokens[k].text.unicodeScalars.first else { return false }
-        return ("0"..."9").contains(first)
+        guard k < tokens.count else { return false }
+        return (0x30...0x39).contains(builder.utf8[tokens[k].byteStart])
     }
 
-    static let romanNumerals = Set("I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX XXI".split(separator: " ").map(String.init))
+    static let romanNumerals = "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX XXI".split(separator: " ").map(String.init)
 
     // MARK: the pass
 
@@ -182,12 +201,12 @@ struct Pass {
     func organization(at i: Int, lowercaseHead: Bool = false) -> Int? {
         guard i < tokens.count, !taken[i], capitalized(i) || lowercaseHead else { return nil }
         var head = lexicon.organizationHeads.match(tokens, at: i) ?? 0
-        if head == 0, lowercaseHead, ["ban", "bộ", "sở"].containsUTF8(tokens[i].text), capitalized(i + 1), joined(i + 1) { head = 1 }
+        if head == 0, lowercaseHead, isText(i, ["ban", "bộ", "sở"]), capitalized(i + 1), joined(i + 1) { head = 1 }
         guard head > 0 else { return nil }
         var kind = lexicon.organizationKinds[Word(text(i, head))] ?? .head
         if head == 1, lowercaseHead, !capitalized(i) { kind = .head }
         // "các Ban xây dựng Đảng", "các ban Đảng": a kind of body, not one body.
-        if kind != .complete || sameUTF8(tokens[i].text, "Đảng"), isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
+        if kind != .complete || isWord(i, "Đảng"), isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
         // A head with a capitalized word after its first ("Ban Tuyên giáo", "Hội Nông dân") is a name already.
         if kind == .head, head > 1, (1..<head).contains(where: { capitalized(i + $0) }) { kind = .complete }
         var n = head
@@ -247,7 +266,7 @@ struct Pass {
                 named = true
                 break
             }
-            if sameUTF8(t.text, "và"), n > head || kind == .head, capitalized(k + 1), joined(k + 1),
+            if isWord(k, "và"), n > head || kind == .head, capitalized(k + 1), joined(k + 1),
                lexicon.organizationHeads.match(tokens, at: k + 1) == nil, !lexicon.isSurname(tokens[k + 1]) {
                 n += 1
                 lowerRun = 1
@@ -275,9 +294,9 @@ struct Pass {
         if kind == .needsParent, n == head { return nil }
         // A bare head ("Sở", "Bộ", "Tạp chí", "Bệnh viện") is a word, not a name.
         if n == head, kind == .head { return nil }
-        if !named, n == head + 1, !capitalized(i + head), tokens[i + head].text != "tỉnh" { return nil }
+        if !named, n == head + 1, !capitalized(i + head), !isWord(i + head, "tỉnh") { return nil }
         // Trailing "và" left by a failed list.
-        while n > head, ["và", "của"].containsUTF8(tokens[i + n - 1].text) { n -= 1 }
+        while n > head, isText(i + n - 1, ["và", "của"]) { n -= 1 }
         return n
     }
 
@@ -319,7 +338,7 @@ struct Pass {
         while m < 8, k + m < tokens.count {
             let t = tokens[k + m]
             if m > 0, !t.joinedToPrevious { return nil }
-            if sameUTF8(t.text, "và"), capitalized(k + m + 1) {
+            if isWord(k + m, "và"), capitalized(k + m + 1) {
                 // One lower-case syllable may finish the last word ("và Du lịch").
                 var end = m + 2
                 if joined(k + end), !capitalized(k + end), !lexicon.isStopWord(tokens[k + end]), k + end + 1 < tokens.count,
@@ -365,7 +384,7 @@ struct Pass {
         builder.mention(.organization, span(i, n), name: name, province: province)
         for (start, length) in nestedPlaces { _ = recordLocation(at: start, PlaceMatch(length: length)) }
         if let acronymOf {
-            builder.mention(.abbreviation, span(i, 1), name: tokens[i].text, expansion: acronymOf)
+            builder.mention(.abbreviation, span(i, 1), name: word(i), expansion: acronymOf)
         } else {
             for k in i..<(i + n) where tokens[k].isAllCaps { abbreviation(at: k) }
         }
@@ -414,7 +433,7 @@ struct Pass {
     func startsRegion(_ i: Int) -> Bool {
         let first = builder.utf8[tokens[i].byteStart]  // most words start otherwise: no comparison needed
         return (first == UInt8(ascii: "m") || first == UInt8(ascii: "c"))
-            && (hasUTF8Prefix(tokens[i].text, "miền") || hasUTF8Prefix(tokens[i].text, "châu"))
+            && (hasPrefix(i, "miền") || hasPrefix(i, "châu"))
     }
 
     /// Records the place found by `location(at:)` and returns the tokens consumed, its cue included.
@@ -536,15 +555,15 @@ struct Pass {
         guard capitalized(i), !taken[i] else { return 0 }
         var n = 1
         while n < limit, joined(i + n), !taken[i + n] {
-            if capitalized(i + n), !tokens[i + n].isAllCaps || tokens[i + n].text.count <= 1 { n += 1; continue }
+            if capitalized(i + n), !tokens[i + n].isAllCaps || word(i + n).count <= 1 { n += 1; continue }
             if gap(i + n) == "-", !capitalized(i + n) { n += 1; continue }  // "Sang-sik"
-            if Self.nameParticles.containsUTF8(tokens[i + n].text), capitalized(i + n + 1), joined(i + n + 1) { n += 2; continue }
+            if isText(i + n, Self.nameParticles), capitalized(i + n + 1), joined(i + n + 1) { n += 2; continue }
             break
         }
         return n
     }
 
-    static let nameParticles: Set<String> = ["da", "de", "do", "dos", "van", "von", "der", "bin", "binti", "al", "el", "la", "le", "di", "du"]
+    static let nameParticles = ["da", "de", "do", "dos", "van", "von", "der", "bin", "binti", "al", "el", "la", "le", "di", "du"]
 
     /// The honorific, degree or occupation right before `i` ("ông", "PGS,TS", "tiền đạo").
     func cueText(_ i: Int) -> String {
@@ -555,8 +574,8 @@ struct Pass {
             }
         }
         // Degrees written together: "PGS,TS", "PGS.TS".
-        if i >= 2, gap(i) == " ", ["TS", "ThS", "GS", "BS"].containsUTF8(tokens[i - 1].text), [",", ".", ", "].contains(gap(i - 1)),
-           ["PGS", "GS", "TS", "ThS", "BS", "NGƯT", "NSND"].containsUTF8(tokens[i - 2].text) {
+        if i >= 2, gap(i) == " ", isText(i - 1, ["TS", "ThS", "GS", "BS"]), [",", ".", ", "].contains(gap(i - 1)),
+           isText(i - 2, ["PGS", "GS", "TS", "ThS", "BS", "NGƯT", "NSND"]) {
             return surface(i - 2, 2)
         }
         return ""
@@ -572,7 +591,7 @@ struct Pass {
         }
         guard !byGiven.isEmpty else { return }
         for k in tokens.indices where !taken[k] && capitalized(k) && !tokens[k].isAllCaps {
-            guard let id = byGiven[tokens[k].text], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
+            guard let id = byGiven[word(k)], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
             // Not the first word of a sentence, where any word is capitalized.
             let before = gap(k)
             if k == 0 || containsUTF8(before, ".") || containsUTF8(before, "\n") || containsUTF8(before, ":") { continue }
@@ -626,7 +645,7 @@ struct Pass {
                 var m = 0
                 while m < 4, joined(i + n + m), !taken[i + n + m],
                       capitalized(i + n + m) && organization(at: i + n + m) == nil && lexicon.titles.match(tokens, at: i + n + m) == nil
-                        || Self.romanNumerals.containsUTF8(tokens[i + n + m].text) || (kind == "tournament" && isNumber(i + n + m)) { m += 1 }
+                        || isText(i + n + m, Self.romanNumerals) || (kind == "tournament" && isNumber(i + n + m)) { m += 1 }
                 n += m
             }
         }
@@ -639,8 +658,7 @@ struct Pass {
     /// "ứng dụng", "phần mềm".
     mutating func misc(at i: Int) -> Int? {
         guard capitalized(i) else { return nil }  // all three start with a capital: "Giải", "Chương", a quoted name
-        let t = tokens[i].text
-        let isAward = sameUTF8(t, "Giải")
+        let isAward = isWord(i, "Giải")
         let awardEnd = isAward ? parenthesizedAward(after: i) : nil
         if isAward, capitalized(i + 1) || (joined(i + 1) && awardEnd != nil) {
             var n = 1
@@ -653,7 +671,7 @@ struct Pass {
             take(i, n)
             return n
         }
-        if sameUTF8(t, "Chương"), sameUTF8(text(i, min(6, tokens.count - i)), "Chương trình mục tiêu quốc gia") {
+        if isWord(i, "Chương"), sameUTF8(text(i, min(6, tokens.count - i)), "Chương trình mục tiêu quốc gia") {
             var n = 6
             while n < 12, joined(i + n), !isText(i + n, ["và", "của", "tại", "trong", "đã", "được"]) { n += 1 }
             builder.mention(.misc, span(i, n), name: surface(i, n))
@@ -677,7 +695,7 @@ struct Pass {
     func parenthesizedAward(after i: Int) -> Int? {
         var k = i + 1
         while k < tokens.count, k - i < 14 {
-            if containsUTF8(gap(k), "("), sameUTF8(tokens[k].text, "Giải") { return k }
+            if containsUTF8(gap(k), "("), isWord(k, "Giải") { return k }
             if !tokens[k].joinedToPrevious { return nil }
             k += 1
         }
@@ -688,18 +706,20 @@ struct Pass {
     /// ("thông tin đối ngoại (TTĐN)"), and an organization's acronym written after its name ("(VFF)").
     mutating func abbreviation(at i: Int) {
         let t = tokens[i]
-        guard t.isAllCaps, t.text.count >= 2, !lexicon.isHonorific(t) else { return }
-        if let expansion = lexicon.abbreviations[t.word] ?? definedHere[t.text] ?? definedAbbreviation(at: i) {
-            definedHere[t.text] = expansion  // used again later in the article without the parenthesis
-            builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: expansion)
+        guard t.isAllCaps, !lexicon.isHonorific(t) else { return }
+        let text = word(i)
+        guard text.count >= 2 else { return }
+        if let expansion = lexicon.abbreviations[Word(text)] ?? definedHere[text] ?? definedAbbreviation(at: i) {
+            definedHere[text] = expansion  // used again later in the article without the parenthesis
+            builder.mention(.abbreviation, span(i, 1), name: text, expansion: expansion)
             taken[i] = true
             return
         }
         // "Liên đoàn Bóng đá Việt Nam (VFF)": the acronym of the organization just named.
         if !taken[i], hasUTF8Suffix(gap(i), "("), i + 1 >= tokens.count || hasUTF8Prefix(gap(i + 1), ")"),
            let previous = builder.organizationEnding(at: UInt32(tokens[i - 1].byteEnd)) {
-            builder.mention(.organization, span(i, 1), name: t.text)
-            builder.mention(.abbreviation, span(i, 1), name: t.text, expansion: previous)
+            builder.mention(.organization, span(i, 1), name: text)
+            builder.mention(.abbreviation, span(i, 1), name: text, expansion: previous)
             taken[i] = true
         }
     }
@@ -707,13 +727,13 @@ struct Pass {
     /// "thông tin đối ngoại (TTĐN)": the lower-case phrase before the parenthesis whose initials spell the
     /// abbreviation.
     func definedAbbreviation(at i: Int) -> String? {
-        let abbreviation = Array(tokens[i].text)
+        let abbreviation = Array(word(i))
         guard tokens[i].byteStart > 0, builder.utf8[tokens[i].byteStart - 1] == 0x28, i >= abbreviation.count else { return nil }
-        let words = tokens[(i - abbreviation.count)..<i]
-        let initials = words.map { VietnameseText.fold(String($0.text.prefix(1))).uppercased() }
+        let words = ((i - abbreviation.count)..<i).map(word)
+        let initials = words.map { VietnameseText.fold(String($0.prefix(1))).uppercased() }
         let wanted = abbreviation.map { VietnameseText.fold(String($0)).uppercased() }
         guard initials == wanted else { return nil }
-        return words.map(\.text).joined(separator: " ")
+        return words.joined(separator: " ")
     }
 
     // MARK: documents and dates
@@ -731,21 +751,21 @@ struct Pass {
             var name = ""
             if isText(j, ["số"]), joined(j) { j += 1 }
             if gap(j) == " ", isNumber(j) {
-                code = tokens[j].text
+                code = word(j)
                 var k = j + 1
                 while k < tokens.count, gap(k) == "-" || gap(k) == "/", capitalized(k) || isNumber(k) {
-                    code += gap(k) + tokens[k].text
+                    code += gap(k) + word(k)
                     k += 1
                 }
                 j = k
-            } else if joined(j), capitalized(j), !lexicon.isSurname(tokens[j]) || sameUTF8(tokens[j].text, "Đại") {
+            } else if joined(j), capitalized(j), !lexicon.isSurname(tokens[j]) || isWord(j, "Đại") {
                 // A document named by its issuing event or subject: "Đại hội đại biểu Đảng bộ tỉnh", "Trung ương 4",
                 // "Đất đai". Organizations inside are left for the main pass to record; events inside are not events.
                 var k = j
                 while joined(k), !taken[k] {
                     if k > j, let o = organization(at: k) { k += o; continue }
                     if isText(k, ["đại"]), isText(k + 1, ["biểu"]), joined(k + 1) { k += 2; continue }  // "Đại hội đại biểu"
-                    if capitalized(k) || isNumber(k) || Self.romanNumerals.containsUTF8(tokens[k].text)
+                    if capitalized(k) || isNumber(k) || isText(k, Self.romanNumerals)
                         || (k > j && capitalized(k - 1) && !lexicon.isStopWord(tokens[k]) && !isText(k, ["về", "trên", "nhằm", "lần", "nhiệm", "khóa", "khoá", "ngày"])) {
                         k += 1
                         continue
@@ -765,7 +785,7 @@ struct Pass {
             // What belongs to the reference.
             while j < tokens.count {
                 if isText(j, ["ngày"]), gap(j) == " ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
-                if isText(j, ["lần"]), isText(j + 1, ["thứ"]), joined(j + 2), isNumber(j + 2) || Self.romanNumerals.containsUTF8(tokens[j + 2].text) {
+                if isText(j, ["lần"]), isText(j + 1, ["thứ"]), joined(j + 2), isNumber(j + 2) || isText(j + 2, Self.romanNumerals) {
                     take(j, 3); j += 3; continue
                 }
                 if isText(j, ["của"]), gap(j) == " ", joined(j + 1), let o = organization(at: j + 1) {
@@ -774,7 +794,7 @@ struct Pass {
                     continue
                 }
                 if isText(j, ["nhiệm"]), gap(j) == " " || gap(j) == ", ", let dateEnd = takenRunEnd(j) { j = dateEnd; continue }
-                if isText(j, ["khóa", "khoá"]), gap(j) == " " || gap(j) == " (", j + 1 < tokens.count, Self.romanNumerals.containsUTF8(tokens[j + 1].text) {
+                if isText(j, ["khóa", "khoá"]), gap(j) == " " || gap(j) == " (", isText(j + 1, Self.romanNumerals) {
                     take(j, 2)
                     j += 2
                     continue
@@ -789,7 +809,7 @@ struct Pass {
             document.kind = kind
             document.code = code
             document.number = String(code.prefix { $0.isNumber })
-            if let term = (i..<j).first(where: { isText($0, ["khóa", "khoá"]) }).map({ tokens[$0 + 1].text }) { document.term = term }
+            if let term = (i..<j).first(where: { isText($0, ["khóa", "khoá"]) }).map({ word($0 + 1) }) { document.term = term }
             let key = code.isEmpty ? kind + " " + name : kind + " " + code
             document.id = "doc:" + hyphenated(VietnameseText.fold(key).lowercased())
             let documentSpan = Span(start: UInt32(tokens[i].byteStart), end: UInt32(end))

@@ -342,7 +342,6 @@ struct PhraseSet: Sendable {
     }
 
     /// Calls `visit` with the length of each phrase matched at `index`, longest first, while it returns true.
-    /// Reads the tokens' fields in place: copying a `TextToken` out of the array retains its text.
     @inline(__always)
     private func visitMatches(_ tokens: [TextToken], at index: Int, _ visit: (Int) -> Bool) {
         guard index < tokens.count else { return }
@@ -358,11 +357,11 @@ struct PhraseSet: Sendable {
     }
 }
 
+/// A syllable of the text: where it is, its number in the vocabulary and its letter case, but no String of its
+/// own (`Pass.word(_:)` makes one when a rule keeps it), so that the tokens array is plain data.
 struct TextToken {
-    var text: String
     /// The syllable's number in the lexicon's vocabulary, -1 if unknown.
     var id: Int32 = -1
-    var word: Word { Word(text) }
     var byteStart: Int
     var byteEnd: Int
     /// Only spaces or a spaced hyphen between this token and the previous one (same phrase).

@@ -20,7 +20,7 @@ struct PatternScanner {
         return count.contains(t.byteEnd - t.byteStart) && utf8[t.byteStart..<t.byteEnd].allSatisfy { (0x30...0x39).contains($0) }
     }
 
-    func text(_ k: Int) -> String { tokens[k].text }
+    func text(_ k: Int) -> String { string(tokens[k].byteStart..<tokens[k].byteEnd) }
     func `is`(_ k: Int, _ words: WordIDs) -> Bool { k < tokens.count && words.contains(tokens[k].id) }
 
     /// The words dates are made of, by vocabulary number: interned with the lexicon, so that a token's `id`

@@ -57,7 +57,7 @@ struct Pass {
     /// Tokens naming a document ("Đại hội" in "Nghị quyết Đại hội …"): not events of the article.
     var insideDocumentName: [Bool]
     /// Abbreviations the article defined, with their expansion.
-    var definedHere: [String: String] = [:]
+    var definedHere: [Word: String] = [:]
 
     /// What separates each token from the previous one ("" before the first), decoded once: the rules ask often.
     let gaps: [String]
@@ -301,12 +301,12 @@ struct Pass {
     }
 
     /// "tỉnh", "thành phố X", "huyện Y" inside an organization's name: the words it takes.
-    static let adminWords: Set<String> = ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP",
+    static let adminWords = ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP",
                                           "tinh", "thanh pho", "huyen", "quan", "xa", "phuong", "thi xa", "thi tran"]
 
     func adminUnit(at k: Int) -> Int? {
         guard let head = lexicon.locationHeads.match(tokens, at: k), lexicon.includedLocationHeads.contains(Word(text(k, head))),
-              Self.adminWords.contains(text(k, head)) else { return nil }
+              Self.adminWords.containsUTF8(text(k, head)) else { return nil }
         let name = capitalizedRun(k + head, limit: 4)
         return head + (joined(k + head) ? name : 0)
     }
@@ -409,7 +409,7 @@ struct Pass {
             let included = lexicon.includedLocationHeads.contains(Word(text(i, head)))
             var name = max(lexicon.locations.match(tokens, at: i + head) ?? 0, capitalizedRun(i + head, limit: 4))
             // Roads and units numbered: "quốc lộ 1A", "Quận 1", "phường 5".
-            if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].contains(text(i, head)) { name = 1 }
+            if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].containsUTF8(text(i, head)) { name = 1 }
             if name > 0 {
                 if lexicon.organizationHeads.match(tokens, at: i + head) != nil, lexicon.locations.match(tokens, at: i + head) == nil { return nil }
                 return included ? PlaceMatch(length: head + name) : PlaceMatch(cue: head, length: name)
@@ -478,7 +478,7 @@ struct Pass {
             place = n  // "Thủ tướng Nhật Bản", "Ngoại trưởng Mỹ"
         }
         // "Trưởng" needs what it heads; "Trưởng đoàn" is a part in a visit, not an office.
-        if ["Trưởng", "Phó Trưởng", "Trưởng ban", "Phó Trưởng ban"].contains(titleText), organization == nil { return nil }
+        if ["Trưởng", "Phó Trưởng", "Trưởng ban", "Phó Trưởng ban"].containsUTF8(titleText), organization == nil { return nil }
         let length = title + (organization ?? place ?? 0)
         let positionSpan = span(i, length)
         var organizationID = ""
@@ -569,7 +569,7 @@ struct Pass {
     func cueText(_ i: Int) -> String {
         for back in 1...3 where i - back >= 0 {
             let start = i - back
-            if lexicon.personCues.matches(tokens, at: start).contains(back), gap(i) == " " {
+            if lexicon.personCues.matches(tokens, at: start, length: back), gap(i) == " " {
                 return text(start, back)
             }
         }
@@ -584,14 +584,14 @@ struct Pass {
     /// A given name used alone after the full name ("Đạt" after "Võ Thành Đạt") is the same person, unless two
     /// persons of the article share it.
     mutating func shortNames() {
-        var byGiven: [String: String] = [:]  // "" when ambiguous
+        var byGiven: [Word: String] = [:]  // "" when ambiguous
         for (id, name) in builder.persons() {
             guard let given = name.split(separator: " ").dropFirst().last, given.count > 1 else { continue }
-            byGiven[String(given)] = byGiven[String(given)] == nil ? id : ""
+            byGiven[Word(given)] = byGiven[Word(given)] == nil ? id : ""
         }
         guard !byGiven.isEmpty else { return }
         for k in tokens.indices where !taken[k] && capitalized(k) && !tokens[k].isAllCaps {
-            guard let id = byGiven[word(k)], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
+            guard let id = byGiven[Word(word(k))], !id.isEmpty, !capitalized(k + 1) || !joined(k + 1), !(joined(k) && capitalized(k - 1)) else { continue }
             // Not the first word of a sentence, where any word is capitalized.
             let before = gap(k)
             if k == 0 || containsUTF8(before, ".") || containsUTF8(before, "\n") || containsUTF8(before, ":") { continue }
@@ -709,8 +709,8 @@ struct Pass {
         guard t.isAllCaps, !lexicon.isHonorific(t) else { return }
         let text = word(i)
         guard text.count >= 2 else { return }
-        if let expansion = lexicon.abbreviations[Word(text)] ?? definedHere[text] ?? definedAbbreviation(at: i) {
-            definedHere[text] = expansion  // used again later in the article without the parenthesis
+        if let expansion = lexicon.abbreviations[Word(text)] ?? definedHere[Word(text)] ?? definedAbbreviation(at: i) {
+            definedHere[Word(text)] = expansion  // used again later in the article without the parenthesis
             builder.mention(.abbreviation, span(i, 1), name: text, expansion: expansion)
             taken[i] = true
             return

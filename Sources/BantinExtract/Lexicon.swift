@@ -341,6 +341,16 @@ struct PhraseSet: Sendable {
         return found
     }
 
+    /// Whether a phrase of `length` tokens is matched at `index` (`matches(…).contains(length)` without the array).
+    func matches(_ tokens: [TextToken], at index: Int, length: Int) -> Bool {
+        var found = false
+        visitMatches(tokens, at: index) { matched in
+            found = matched == length
+            return matched > length  // longest first: shorter ones may follow
+        }
+        return found
+    }
+
     /// Calls `visit` with the length of each phrase matched at `index`, longest first, while it returns true.
     @inline(__always)
     private func visitMatches(_ tokens: [TextToken], at index: Int, _ visit: (Int) -> Bool) {

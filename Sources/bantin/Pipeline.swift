@@ -216,7 +216,7 @@ struct ExtractFiles: ParsableCommand {
             }
             // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
             // building the line from Strings a fifth of it. Lines are written out 64 KiB at a time.
-            func put(_ ascii: String) { line.append(contentsOf: ascii.utf8) }
+            func put(_ ascii: StaticString) { ascii.withUTF8Buffer { line.append(contentsOf: $0) } }
             func put(_ number: Int) { JSONMessageCodec.appendDecimal(number, to: &line) }
             func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &line) }
             put("{\"file\":"); quote(file); put(",\"entities\":[")

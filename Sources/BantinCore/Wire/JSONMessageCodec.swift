@@ -249,13 +249,13 @@ public enum JSONMessageCodec {
     /// any `BinaryInteger`: a generic version called from another module ran through protocol witnesses.)
     public static func appendDecimal(_ number: Int, to out: inout [UInt8]) {
         if number < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = number.magnitude
-        let start = out.count
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        out[start...].reverse()
+        let magnitude = number.magnitude
+        var unit: UInt = 1  // the place value of the first digit
+        while magnitude / unit >= 10 { unit *= 10 }
+        while unit > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude / unit % 10))
+            unit /= 10
+        }
     }
 
     public static func camelCase(_ snake: String) -> String {

@@ -744,7 +744,7 @@ struct Pass {
     mutating func documents() {
         var i = 0
         while i < tokens.count {
-            guard let kindLength = lexicon.documentKindPhrases.match(tokens, at: i), capitalized(i), !taken[i] else { i += 1; continue }
+            guard capitalized(i), !taken[i], let kindLength = lexicon.documentKindPhrases.match(tokens, at: i) else { i += 1; continue }
             let kind = text(i, kindLength)
             var j = i + kindLength
             var code = ""

@@ -276,11 +276,20 @@ struct ByteTable: Sendable {
         }
     }
 
-    /// FNV-1a, never 0 (0 marks an empty slot). Keys come from our own data files, so a hash that an adversary
-    /// could collide costs nothing here.
+    /// A multiply-and-xor hash over the bytes eight at a time (a syllable is one or two words of it), never 0
+    /// (0 marks an empty slot). Keys come from our own data files, so a hash an adversary could collide costs
+    /// nothing here: a collision only adds a probe.
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var h = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            var word: UInt64 = 0
+            let n = min(8, bytes.count - i)
+            for k in 0..<n { word |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
+            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += n
+        }
         return h | 1
     }
 }
@@ -321,8 +330,22 @@ struct PhraseSet: Sendable {
         }
     }
 
+    /// Whether some phrase starts with token `index`'s word: the test most lookups end at, made inline at each
+    /// call site instead of through a call.
+    @inline(__always)
+    private func mayMatch(_ tokens: [TextToken], at index: Int) -> Bool {
+        guard index < tokens.count else { return false }
+        let id = Int(tokens[index].id)
+        return id >= 0 && id < groupStarts.count && groupStarts[id] < groupEnds[id]
+    }
+
     /// Tokens matched at `index` by the longest phrase, if any.
+    @inline(__always)
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
+        mayMatch(tokens, at: index) ? longestMatch(tokens, at: index) : nil
+    }
+
+    private func longestMatch(_ tokens: [TextToken], at index: Int) -> Int? {
         var found: Int?
         visitMatches(tokens, at: index) { length in
             found = length

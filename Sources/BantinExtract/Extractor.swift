@@ -107,9 +107,9 @@ struct Pass {
         var counts: [String: Int] = [:]
         var i = 0
         while i < tokens.count {
-            if let n = lexicon.locations.match(tokens, at: i), let p = lexicon.province(named: text(i, n)) {
+            if let place = lexicon.locations.longest(tokens, at: i), let p = lexicon.locationProvinces[place.phrase] {
                 counts[p.name, default: 0] += 1
-                i += n
+                i += place.length
             } else {
                 i += 1
             }
@@ -200,10 +200,11 @@ struct Pass {
     /// written small after an office ("Trưởng ban Tuyên giáo Tỉnh ủy").
     func organization(at i: Int, lowercaseHead: Bool = false) -> Int? {
         guard i < tokens.count, !taken[i], capitalized(i) || lowercaseHead else { return nil }
-        var head = lexicon.organizationHeads.match(tokens, at: i) ?? 0
+        let headMatch = lexicon.organizationHeads.longest(tokens, at: i)
+        var head = headMatch?.length ?? 0
         if head == 0, lowercaseHead, isText(i, ["ban", "bộ", "sở"]), capitalized(i + 1), joined(i + 1) { head = 1 }
         guard head > 0 else { return nil }
-        var kind = lexicon.organizationKinds[Word(text(i, head))] ?? .head
+        var kind = headMatch.map { lexicon.organizationHeadKinds[$0.phrase] } ?? .head
         if head == 1, lowercaseHead, !capitalized(i) { kind = .head }
         // "các Ban xây dựng Đảng", "các ban Đảng": a kind of body, not one body.
         if kind != .complete || isWord(i, "Đảng"), isText(i - 1, ["các", "những", "ban", "Ban", "cơ quan"]) { return nil }
@@ -235,11 +236,11 @@ struct Pass {
                 if lexicon.titles.match(tokens, at: k) != nil { break }
                 if n > head, lexicon.isSurname(t), capitalized(k + 1), joined(k + 1), lexicon.locations.match(tokens, at: k) == nil,
                    lexicon.organizationHeads.match(tokens, at: k) == nil { break }
-                if let more = lexicon.organizationHeads.match(tokens, at: k) {
+                if let more = lexicon.organizationHeads.longest(tokens, at: k) {
                     // A second organization after a complete one is its parent ("Ban Thường vụ Tỉnh ủy"), or, after a
                     // head still unnamed, its name ("Văn phòng UBND tỉnh").
-                    if lexicon.organizationKinds[Word(text(k, more))] == .complete { hasParent = true }
-                    n += more
+                    if lexicon.organizationHeadKinds[more.phrase] == .complete { hasParent = true }
+                    n += more.length
                 } else if let place = lexicon.locations.match(tokens, at: k) {
                     n += place
                     capitalRun += place
@@ -301,12 +302,10 @@ struct Pass {
     }
 
     /// "tỉnh", "thành phố X", "huyện Y" inside an organization's name: the words it takes.
-    static let adminWords = ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP",
-                                          "tinh", "thanh pho", "huyen", "quan", "xa", "phuong", "thi xa", "thi tran"]
-
     func adminUnit(at k: Int) -> Int? {
-        guard let head = lexicon.locationHeads.match(tokens, at: k), lexicon.includedLocationHeads.contains(Word(text(k, head))),
-              Self.adminWords.containsUTF8(text(k, head)) else { return nil }
+        guard let unit = lexicon.locationHeads.longest(tokens, at: k), lexicon.locationHeadIsIncluded[unit.phrase],
+              lexicon.locationHeadIsAdminUnit[unit.phrase] else { return nil }
+        let head = unit.length
         let name = capitalizedRun(k + head, limit: 4)
         return head + (joined(k + head) ? name : 0)
     }
@@ -370,8 +369,8 @@ struct Pass {
             }
         }
         for (start, length) in nestedPlaces {
-            let head = lexicon.locationHeads.match(tokens, at: start) ?? 0
-            let nameStart = lexicon.includedLocationHeads.contains(Word(text(start, head))) && head > 0 ? start + head : start
+            let head = lexicon.locationHeads.longest(tokens, at: start)
+            let nameStart = head.map { lexicon.locationHeadIsIncluded[$0.phrase] } == true ? start + head!.length : start
             if let p = lexicon.province(named: text(nameStart, start + length - nameStart)) { province = p.name }
         }
         let raw = surface(i, n)
@@ -405,8 +404,8 @@ struct Pass {
 
     func location(at i: Int) -> PlaceMatch? {
         guard !taken[i] else { return nil }
-        if let head = lexicon.locationHeads.match(tokens, at: i), joined(i + head), !taken[i + head] {
-            let included = lexicon.includedLocationHeads.contains(Word(text(i, head)))
+        if let headMatch = lexicon.locationHeads.longest(tokens, at: i), case let head = headMatch.length, joined(i + head), !taken[i + head] {
+            let included = lexicon.locationHeadIsIncluded[headMatch.phrase]
             var name = max(lexicon.locations.match(tokens, at: i + head) ?? 0, capitalizedRun(i + head, limit: 4))
             // Roads and units numbered: "quốc lộ 1A", "Quận 1", "phường 5".
             if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].containsUTF8(text(i, head)) { name = 1 }
@@ -440,7 +439,7 @@ struct Pass {
     mutating func recordLocation(at i: Int, _ match: PlaceMatch) -> Int {
         let start = i + match.cue, n = match.length
         let name = text(start, n)
-        let head = lexicon.locationHeads.match(tokens, at: start).flatMap { lexicon.includedLocationHeads.contains(Word(text(start, $0))) ? $0 : nil } ?? 0
+        let head = lexicon.locationHeads.longest(tokens, at: start).flatMap { lexicon.locationHeadIsIncluded[$0.phrase] ? $0.length : nil } ?? 0
         let bare = head > 0 && head < n ? text(start + head, n - head) : name
         let province = lexicon.province(named: bare) ?? lexicon.province(named: name)
         builder.mention(.location, span(start, n), name: province?.name ?? name, province: province?.current ?? "",
@@ -635,9 +634,10 @@ struct Pass {
     /// An event named by its head ("buổi làm việc", "Hội nghị", "lễ ký kết") and, after a capitalized head, by its
     /// name ("Lễ hội Hoa Ban", "Hội nghị thượng đỉnh G20", "ASEAN Cup 2024").
     mutating func event(at i: Int) -> Int? {
-        guard !insideDocumentName[i], let head = lexicon.eventHeads.match(tokens, at: i) else { return nil }
+        guard !insideDocumentName[i], let headMatch = lexicon.eventHeads.longest(tokens, at: i) else { return nil }
+        let head = headMatch.length
         if isText(i - 1, ["các", "những", "nhiều", "mỗi", "từng"]) { return nil }
-        let kind = lexicon.eventKinds[Word(text(i, head))] ?? "event"
+        let kind = lexicon.eventHeadKinds[headMatch.phrase]
         var n = head
         if capitalized(i) {
             // The event's own name, unless what follows is an organization ("Hội nghị Ban Chấp hành …").

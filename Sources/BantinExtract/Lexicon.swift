@@ -22,15 +22,20 @@ public final class Lexicon: Sendable {
     let dateWords: PatternScanner.Words
     let titles: PhraseSet
     let organizationHeads: PhraseSet
-    /// By phrase: how an organization phrase may stand (`organizations.tsv`).
-    let organizationKinds: [Word: OrganizationKind]
+    /// By organization phrase number: how it may stand (`organizations.tsv`).
+    let organizationHeadKinds: [OrganizationKind]
     let locations: PhraseSet
-    /// Words starting a place name; `includedHeads` marks those that belong to it ("huyện", not "sân").
+    /// By place phrase number: the province it names, if it names one.
+    let locationProvinces: [Province?]
+    /// Words starting a place name; by phrase number, whether the word belongs to the name ("huyện", not "sân")
+    /// and whether it is an administrative unit an organization's name may end in ("tỉnh", "huyện Y").
     let locationHeads: PhraseSet
-    let includedLocationHeads: Set<Word>
+    let locationHeadIsIncluded: [Bool]
+    let locationHeadIsAdminUnit: [Bool]
     let personCues: PhraseSet
     let eventHeads: PhraseSet
-    let eventKinds: [Word: String]
+    /// By event phrase number: its kind.
+    let eventHeadKinds: [String]
     let abbreviations: [Word: String]
     let documentKindPhrases: PhraseSet
     /// By syllable number: a family name; a lower-case word that ends a name; an honorific or degree.
@@ -50,6 +55,10 @@ public final class Lexicon: Sendable {
         "dự", "tổ", "chức", "tiếp", "nhằm", "cùng", "đến", "ra", "vào", "lên", "sau", "trước", "năm", "ngày",
         "tháng", "nhiệm", "kỳ", "chủ", "trì", "đề", "nghị", "nhấn", "mạnh", "ghi", "nhận", "đánh", "giá", "cao",
     ]
+
+    /// "tỉnh", "thành phố X", "huyện Y" inside an organization's name: the unit words it may end in.
+    static let adminUnitWords = ["tỉnh", "thành phố", "huyện", "quận", "xã", "phường", "thị xã", "thị trấn", "TP",
+                                 "tinh", "thanh pho", "huyen", "quan", "xa", "phuong", "thi xa", "thi tran"]
 
     public static let shared: Lexicon = {
         do { return try Lexicon() } catch { fatalError("extractor data missing from the bundle: \(error)") }
@@ -155,14 +164,21 @@ public final class Lexicon: Sendable {
         self.places = places
         self.surnames = surnames
         self.titles = titles
+        // What a matched phrase stands for, by phrase number, found once here for the phrase's words spaced: a
+        // rule no longer joins the matched tokens into a String and hashes it.
+        func byPhrase<Value>(_ set: PhraseSet, _ value: (Word) -> Value) -> [Value] {
+            (0..<set.phraseCount).map { p in value(Word(set.words(ofPhrase: p).map { vocabulary.words[Int($0)] }.joined(separator: " "))) }
+        }
         self.organizationHeads = organizationHeads
-        self.organizationKinds = organizationKinds
+        self.organizationHeadKinds = byPhrase(organizationHeads) { organizationKinds[$0] ?? .head }
         self.locations = locations
+        self.locationProvinces = byPhrase(locations) { provinces[$0] }
         self.locationHeads = locationHeads
-        self.includedLocationHeads = includedLocationHeads
+        self.locationHeadIsIncluded = byPhrase(locationHeads) { includedLocationHeads.contains($0) }
+        self.locationHeadIsAdminUnit = byPhrase(locationHeads) { Self.adminUnitWords.containsUTF8($0.text) }
         self.personCues = personCues
         self.eventHeads = eventHeads
-        self.eventKinds = eventKinds
+        self.eventHeadKinds = byPhrase(eventHeads) { eventKinds[$0] ?? "event" }
         self.abbreviations = abbreviations
         self.documentKindPhrases = documentKindPhrases
     }
@@ -342,22 +358,36 @@ struct PhraseSet: Sendable {
     /// Tokens matched at `index` by the longest phrase, if any.
     @inline(__always)
     func match(_ tokens: [TextToken], at index: Int) -> Int? {
+        mayMatch(tokens, at: index) ? longestMatch(tokens, at: index)?.length : nil
+    }
+
+    /// The longest phrase matched at `index`: its length and its number, which indexes the tables a lexicon
+    /// keeps beside the set (`Lexicon.organizationHeadKinds` …).
+    @inline(__always)
+    func longest(_ tokens: [TextToken], at index: Int) -> (length: Int, phrase: Int)? {
         mayMatch(tokens, at: index) ? longestMatch(tokens, at: index) : nil
     }
 
-    private func longestMatch(_ tokens: [TextToken], at index: Int) -> Int? {
-        var found: Int?
-        visitMatches(tokens, at: index) { length in
-            found = length
+    private func longestMatch(_ tokens: [TextToken], at index: Int) -> (length: Int, phrase: Int)? {
+        var found: (length: Int, phrase: Int)?
+        visitMatches(tokens, at: index) { length, phrase in
+            found = (length, phrase)
             return false
         }
         return found
     }
 
+    var phraseCount: Int { phraseStarts.count }
+
+    /// The syllable numbers of phrase `p`.
+    func words(ofPhrase p: Int) -> ArraySlice<Int32> {
+        words[Int(phraseStarts[p])..<Int(phraseStarts[p] + phraseLengths[p])]
+    }
+
     /// The lengths of every phrase matched at `index`, longest first.
     func matches(_ tokens: [TextToken], at index: Int) -> [Int] {
         var found: [Int] = []
-        visitMatches(tokens, at: index) { length in
+        visitMatches(tokens, at: index) { length, _ in
             if found.last != length { found.append(length) }
             return true
         }
@@ -367,16 +397,17 @@ struct PhraseSet: Sendable {
     /// Whether a phrase of `length` tokens is matched at `index` (`matches(…).contains(length)` without the array).
     func matches(_ tokens: [TextToken], at index: Int, length: Int) -> Bool {
         var found = false
-        visitMatches(tokens, at: index) { matched in
+        visitMatches(tokens, at: index) { matched, _ in
             found = matched == length
             return matched > length  // longest first: shorter ones may follow
         }
         return found
     }
 
-    /// Calls `visit` with the length of each phrase matched at `index`, longest first, while it returns true.
+    /// Calls `visit` with the length and number of each phrase matched at `index`, longest first, while it returns
+    /// true.
     @inline(__always)
-    private func visitMatches(_ tokens: [TextToken], at index: Int, _ visit: (Int) -> Bool) {
+    private func visitMatches(_ tokens: [TextToken], at index: Int, _ visit: (_ length: Int, _ phrase: Int) -> Bool) {
         guard index < tokens.count else { return }
         let id = Int(tokens[index].id)
         guard id >= 0, id < groupStarts.count else { return }
@@ -385,7 +416,7 @@ struct PhraseSet: Sendable {
             guard index + count <= tokens.count else { continue }
             var k = 1
             while k < count, tokens[index + k].joinedToPrevious, tokens[index + k].id == words[start + k] { k += 1 }
-            if k == count, !visit(count) { return }
+            if k == count, !visit(count, phrase) { return }
         }
     }
 }

@@ -172,7 +172,7 @@ struct Pass {
         documents()
         var i = 0
         while i < tokens.count {
-            guard !taken[i] else { i += 1; continue }
+            guard !taken[i], startsRule(i) else { i += 1; continue }
             if let n = event(at: i) ?? position(at: i) ?? organization(at: i).map({ recordOrganization(at: i, length: $0) })
                 ?? location(at: i).map({ recordLocation(at: i, $0) }) ?? person(at: i) ?? misc(at: i) {
                 i += n
@@ -426,6 +426,16 @@ struct Pass {
             if n > 0, !capitalized(i + n) || !joined(i + n) { return PlaceMatch(length: n) }
         }
         return nil
+    }
+
+    /// Whether any recognizer of the main pass can start at token `i`: a capitalized or upper-case token, or a
+    /// lower-case one that starts an event, a place head, a person cue or a region's name. Most words are none
+    /// of these, and are passed over without asking each recognizer.
+    func startsRule(_ i: Int) -> Bool {
+        let t = tokens[i]
+        if t.isCapitalized || t.isAllCaps { return true }
+        let id = Int(t.id)
+        return id >= 0 && id < lexicon.startsLowercaseRule.count && lexicon.startsLowercaseRule[id] || startsRegion(i)
     }
 
     /// A lower-case word that starts a region's name: "miền Trung", "châu Âu".

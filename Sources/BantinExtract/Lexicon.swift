@@ -33,6 +33,9 @@ public final class Lexicon: Sendable {
     let locationHeadIsIncluded: [Bool]
     let locationHeadIsAdminUnit: [Bool]
     let personCues: PhraseSet
+    /// By syllable number: whether an event head, place head or person cue starts with it, the only rules a
+    /// lower-case word can start (`Pass.run` skips the others at once).
+    let startsLowercaseRule: [Bool]
     let eventHeads: PhraseSet
     /// By event phrase number: its kind.
     let eventHeadKinds: [String]
@@ -179,6 +182,9 @@ public final class Lexicon: Sendable {
         self.personCues = personCues
         self.eventHeads = eventHeads
         self.eventHeadKinds = byPhrase(eventHeads) { eventKinds[$0] ?? "event" }
+        self.startsLowercaseRule = (0..<vocabulary.count).map {
+            eventHeads.startsPhrase($0) || locationHeads.startsPhrase($0) || personCues.startsPhrase($0)
+        }
         self.abbreviations = abbreviations
         self.documentKindPhrases = documentKindPhrases
     }
@@ -292,19 +298,29 @@ struct ByteTable: Sendable {
         }
     }
 
-    /// A multiply-and-xor hash over the bytes eight at a time (a syllable is one or two words of it), never 0
+    /// A multiply-and-xor hash over the bytes eight at a time (a syllable is one or two steps of it), never 0
     /// (0 marks an empty slot). Keys come from our own data files, so a hash an adversary could collide costs
     /// nothing here: a collision only adds a probe.
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            var word: UInt64 = 0
-            let n = min(8, bytes.count - i)
-            for k in 0..<n { word |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
+        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return h | 1 }
+        func mix(_ word: UInt64) {
             h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
             h ^= h >> 32
-            i += n
+        }
+        var i = 0
+        while bytes.count - i > 8 {
+            mix(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        // The last 1 to 8 bytes, read without going past the end: two overlapping 4-byte reads cover 4 to 8
+        // bytes, the first, middle and last byte cover 1 to 3.
+        let n = bytes.count - i
+        if n >= 4 {
+            mix(UInt64(base.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                | UInt64(base.loadUnaligned(fromByteOffset: i + n - 4, as: UInt32.self)) << 32)
+        } else if n > 0 {
+            mix(UInt64(bytes[i]) | UInt64(bytes[i + n / 2]) << 8 | UInt64(bytes[i + n - 1]) << 16)
         }
         return h | 1
     }
@@ -350,10 +366,12 @@ struct PhraseSet: Sendable {
     /// call site instead of through a call.
     @inline(__always)
     private func mayMatch(_ tokens: [TextToken], at index: Int) -> Bool {
-        guard index < tokens.count else { return false }
-        let id = Int(tokens[index].id)
-        return id >= 0 && id < groupStarts.count && groupStarts[id] < groupEnds[id]
+        index < tokens.count && startsPhrase(Int(tokens[index].id))
     }
+
+    /// Whether some phrase starts with the word numbered `id`.
+    @inline(__always)
+    func startsPhrase(_ id: Int) -> Bool { id >= 0 && id < groupStarts.count && groupStarts[id] < groupEnds[id] }
 
     /// Tokens matched at `index` by the longest phrase, if any.
     @inline(__always)

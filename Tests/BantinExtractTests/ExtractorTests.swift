@@ -45,6 +45,16 @@ import Testing
         }
         var known = "Tỉnh"
         #expect(known.withUTF8 { lexicon.id(of: $0) } >= 0)
+        // Every word of the lexicon, of every length, is found by its bytes under its own number (the hash reads
+        // eight bytes at a step and the last few in overlapping pieces).
+        for (id, word) in lexicon.vocabulary.words.enumerated() {
+            var text = word
+            #expect(text.withUTF8 { lexicon.id(of: $0) } == Int32(id), "\(word)")
+        }
+        for longer in ["Nguyễn Văn", "ThànhphốHồChíMinh", "ab", "abc", "abcd", "abcdefgh", "abcdefghi"] {
+            var text = longer
+            #expect(text.withUTF8 { table.id($0) } == -1)
+        }
     }
 
     @Test func namesNeverSeenAreFoundFromFamilyNameOrCue() {

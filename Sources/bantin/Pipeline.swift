@@ -180,7 +180,7 @@ struct ExtractFiles: ParsableCommand {
 
     func run() throws {
         let extractor = Extractor()
-        var line: [UInt8] = []  // JSON lines waiting to be written
+        var pending: [UInt8] = []  // JSON lines not yet written, written 64 KiB at a time
         // Folders stand for their .txt files: the way to pass many articles, since the argument parser takes
         // time quadratic in the number of arguments (1 s for 5,000 paths).
         for file in try collectFiles(files, withExtension: "txt") {
@@ -193,57 +193,73 @@ struct ExtractFiles: ParsableCommand {
                 print(GoldDocument.markup(text: text, mentions: extraction.mentions), terminator: "")
                 continue
             }
-            // Byte offset → Unicode scalar offset, for the mentions' ends only: the bytes are walked once,
-            // counting the bytes that start a scalar, up to each end in order; a lookup is then a bisection.
-            let ends = extraction.mentions.compactMap(\.span).flatMap { [Int($0.start), Int($0.end)] }.sorted()
-            var scalarsBefore = [Int](repeating: 0, count: ends.count)
-            var scalars = 0
-            var byte = 0
-            for (k, end) in ends.enumerated() {
-                while byte < end {
-                    if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
-                    byte += 1
-                }
-                scalarsBefore[k] = scalars
-            }
-            func scalarOffset(_ end: UInt32) -> Int {
-                var low = 0, high = ends.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if ends[middle] < Int(end) { low = middle + 1 } else { high = middle }
-                }
-                return scalarsBefore[low]
-            }
-            // Written by hand into bytes: JSONSerialization took twice as long as the extraction itself, and
-            // building the line from Strings a fifth of it. Lines are written out 64 KiB at a time.
-            func put(_ ascii: StaticString) { ascii.withUTF8Buffer { line.append(contentsOf: $0) } }
-            func put(_ number: Int) { JSONMessageCodec.appendDecimal(number, to: &line) }
-            func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &line) }
-            put("{\"file\":"); quote(file); put(",\"entities\":[")
-            var first = true
-            for m in extraction.mentions {
-                guard let span = m.span else { continue }
-                if !first { put(",") }
-                first = false
-                put("{\"type\":"); quote(m.type.name); put(",\"text\":"); quote(m.surface); put(",\"id\":"); quote(m.entityID)
-                put(",\"start\":"); put(scalarOffset(span.start)); put(",\"end\":"); put(scalarOffset(span.end))
-                put(",\"byteStart\":"); put(Int(span.start)); put(",\"byteEnd\":"); put(Int(span.end)); put("}")
-            }
-            put("],\"roles\":[")
-            let names = extraction.roles.isEmpty ? [:] : Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-            for (k, r) in extraction.roles.enumerated() {
-                if k > 0 { put(",") }
-                put("{\"person\":"); quote(names[r.personID] ?? r.personID); put(",\"title\":"); quote(r.title)
-                put(",\"organization\":"); quote(names[r.organizationID] ?? r.organizationID); put("}")
-            }
-            put("]}\n")
-            if line.count >= 1 << 16 {
-                try FileHandle.standardOutput.write(contentsOf: line)
-                line.removeAll(keepingCapacity: true)
+            appendJSONLine(file: file, bytes: bytes, extraction: extraction, to: &pending)
+            if pending.count >= 1 << 16 {
+                try FileHandle.standardOutput.write(contentsOf: pending)
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        if !line.isEmpty { try FileHandle.standardOutput.write(contentsOf: line) }
+        if !pending.isEmpty { try FileHandle.standardOutput.write(contentsOf: pending) }
     }
+}
+
+/// `bantin extract`'s line for one file, appended to `out`. Written by hand into bytes: JSONSerialization took
+/// twice as long as the extraction itself, and building the line from Strings a fifth of it.
+private func appendJSONLine(file: String, bytes: [UInt8], extraction: Extraction, to out: inout [UInt8]) {
+    // Byte offset → Unicode scalar offset, for the mentions' ends only: the bytes are walked once, counting the
+    // bytes that start a scalar, up to each end in order; a lookup is then a bisection.
+    let ends = extraction.mentions.compactMap(\.span).flatMap { [Int($0.start), Int($0.end)] }.sorted()
+    var scalarsBefore = [Int](repeating: 0, count: ends.count)
+    bytes.withUnsafeBufferPointer { bytes in
+        var scalars = 0
+        var byte = 0
+        for (k, end) in ends.enumerated() {
+            while byte < end {
+                if bytes[byte] & 0xC0 != 0x80 { scalars += 1 }
+                byte += 1
+            }
+            scalarsBefore[k] = scalars
+        }
+    }
+    func scalarOffset(_ end: UInt32) -> Int {
+        var low = 0, high = ends.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ends[middle] < Int(end) { low = middle + 1 } else { high = middle }
+        }
+        return scalarsBefore[low]
+    }
+    var line = JSONLine(out)
+    out = []  // the buffer moves into `line` and back, not copied
+    line.put("{\"file\":"); line.quote(file); line.put(",\"entities\":[")
+    var first = true
+    for m in extraction.mentions {
+        guard let span = m.span else { continue }
+        if !first { line.put(",") }
+        first = false
+        line.put("{\"type\":"); line.quote(m.type.name); line.put(",\"text\":"); line.quote(m.surface); line.put(",\"id\":"); line.quote(m.entityID)
+        line.put(",\"start\":"); line.put(scalarOffset(span.start)); line.put(",\"end\":"); line.put(scalarOffset(span.end))
+        line.put(",\"byteStart\":"); line.put(Int(span.start)); line.put(",\"byteEnd\":"); line.put(Int(span.end)); line.put("}")
+    }
+    line.put("],\"roles\":[")
+    let names = extraction.roles.isEmpty ? [:] : Dictionary(extraction.entities.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+    for (k, r) in extraction.roles.enumerated() {
+        if k > 0 { line.put(",") }
+        line.put("{\"person\":"); line.quote(names[r.personID] ?? r.personID); line.put(",\"title\":"); line.quote(r.title)
+        line.put(",\"organization\":"); line.quote(names[r.organizationID] ?? r.organizationID); line.put("}")
+    }
+    line.put("]}\n")
+    out = line.bytes
+}
+
+/// JSON text built as UTF-8 bytes. A struct with mutating methods rather than local functions capturing the
+/// buffer: those made every append check exclusive access at run time.
+private struct JSONLine {
+    var bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    mutating func put(_ ascii: StaticString) { ascii.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+    mutating func put(_ number: Int) { JSONMessageCodec.appendDecimal(number, to: &bytes) }
+    mutating func quote(_ s: String) { JSONMessageCodec.appendQuoted(s, to: &bytes) }
 }
 
 struct Search: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import BantinCore
+import Foundation
 
 /// Dates found by walking the tokens, in place of the regular expression the first extractor ran through ICU.
 /// The scanner reports what the expression's capture groups held (group 0: a quarter, "Q4" or "2024-Q4").
@@ -7,12 +8,13 @@ struct PatternScanner {
     let utf8: [UInt8]
     let words: Words
 
-    /// The bytes between token `k - 1` and token `k` ("" before the first).
-    func gap(_ k: Int) -> ArraySlice<UInt8> {
-        k == 0 ? [] : utf8[tokens[k - 1].byteEnd..<tokens[k].byteStart]
+    /// The bytes between tokens `k - 1` and `k` are `text`'s (a length test, then a memcmp).
+    func gapIs(_ k: Int, _ text: StaticString) -> Bool {
+        guard k > 0, k < tokens.count else { return false }
+        let start = tokens[k - 1].byteEnd, count = tokens[k].byteStart - start
+        return count == text.utf8CodeUnitCount
+            && utf8.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, text.utf8Start, count) == 0 }
     }
-
-    func gapIs(_ k: Int, _ bytes: String) -> Bool { k > 0 && k < tokens.count && gap(k).elementsEqual(bytes.utf8) }
 
     func isDigits(_ k: Int, count: ClosedRange<Int>) -> Bool {
         guard k < tokens.count else { return false }

@@ -138,18 +138,46 @@ public enum VietnameseText {
 
     /// `fold`, appending the folded UTF-8 to `out`: for callers that build a larger string around it.
     public static func fold(_ text: String, into out: inout [UInt8]) {
-        let table = Letters.foldBelow3000  // once, not per scalar
-        for s in text.unicodeScalars {
-            if s.value < 0x3000 {
-                let folded = table[Int(s.value)]
-                if folded == Letters.dropped { continue }
-                if folded != Letters.notTabled {
-                    appendUTF8(Unicode.Scalar(folded)!, to: &out)
-                    continue
+        var text = text
+        // Over the bytes, ASCII on its own path: ids fold every name, and most of a folded name is ASCII.
+        text.withUTF8 { bytes in
+            Letters.foldBelow3000.withUnsafeBufferPointer { table in
+                var i = 0
+                while i < bytes.count {
+                    let lead = bytes[i]
+                    if lead < 0x80 {
+                        out.append(lead &- 0x41 < 26 ? lead + 0x20 : lead)  // A-Z lower-cased, as `computedFold` does
+                        i += 1
+                        continue
+                    }
+                    let (value, length) = decodeScalar(bytes, at: i)
+                    i += length
+                    if value < 0x3000 {
+                        let folded = table[Int(value)]
+                        if folded == Letters.dropped { continue }
+                        if folded != Letters.notTabled {
+                            if folded < 0x80 { out.append(UInt8(folded)) } else { appendUTF8(Unicode.Scalar(folded)!, to: &out) }
+                            continue
+                        }
+                    }
+                    if let scalar = Unicode.Scalar(value) { computedFold(scalar, into: &out) }
                 }
             }
-            computedFold(s, into: &out)
         }
+    }
+
+    /// The scalar whose UTF-8 encoding starts at `bytes[i]` (valid UTF-8), and the number of bytes it takes.
+    @inline(__always)
+    static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (value: UInt32, length: Int) {
+        let lead = bytes[i]
+        if lead < 0x80 { return (UInt32(lead), 1) }
+        var value: UInt32, length: Int
+        if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
+        else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
+        else { length = 2; value = UInt32(lead & 0x1F) }
+        length = min(length, bytes.count - i)
+        for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
+        return (value, length)
     }
 
     /// `text.lowercased()`, scalar by scalar as the standard library does, from a table below U+3000.
@@ -237,16 +265,7 @@ public enum VietnameseText {
                 var start = -1
                 var capitalized = false, anyLower = false, letters = 0
                 while i < bytes.count {
-                    let lead = bytes[i]
-                    var length = 1
-                    var value = UInt32(lead)
-                    if lead >= 0x80 {
-                        if lead >= 0xF0 { length = 4; value = UInt32(lead & 0x07) }
-                        else if lead >= 0xE0 { length = 3; value = UInt32(lead & 0x0F) }
-                        else { length = 2; value = UInt32(lead & 0x1F) }
-                        length = min(length, bytes.count - i)
-                        for k in 1..<max(1, length) { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
-                    }
+                    let (value, length) = decodeScalar(bytes, at: i)
                     let isWordPart = value < 0x3000 ? wordPart[Int(value)] : Letters.isWordPart(value)
                     if isWordPart {
                         let letterCase = value < 0x3000 ? caseTable[Int(value)] : Unicode.Scalar(value).map(computedCase) ?? 0

@@ -169,7 +169,7 @@ import Testing
 final class EchoProcess: @unchecked Sendable {
     let process = Process()
     let pki: TestPKI
-    let port = Int.random(in: 20_000...50_000)
+    let port = ServiceProcesses.freePorts(count: 1)
     var opsPort: Int { port + 10_000 }
     let log = NSTemporaryDirectory() + "bantin-echo-\(UUID().uuidString).log"
 

@@ -23,7 +23,32 @@ final class ServiceProcesses: @unchecked Sendable {
     init() throws {
         pki = try TestPKI()
         dataDirectory = NSTemporaryDirectory() + "bantin-data-\(UUID().uuidString)"
-        basePort = Int.random(in: 20_000...50_000)
+        basePort = ServiceProcesses.freePorts(count: 5)
+    }
+
+    /// A first port such that `count` ports from it, and the operations ports 10,000 above them, are free now.
+    /// Below Linux's ephemeral range (32768 and up), so that no client connection of another test can take one
+    /// between the check and the child's bind: a random port there was a flake (a test's query port held by
+    /// someone else's connection, and the test waiting on a peer that never answered).
+    static func freePorts(count: Int) -> Int {
+        while true {
+            let base = Int.random(in: 10_000...(22_000 - count))
+            if (0..<count).allSatisfy({ isFree(base + $0) && isFree(base + $0 + 10_000) }) { return base }
+        }
+    }
+
+    /// Whether a TCP socket can be bound to 127.0.0.1:`port` right now.
+    static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     deinit {

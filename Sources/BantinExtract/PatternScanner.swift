@@ -80,7 +80,7 @@ struct PatternScanner {
         func done(_ first: Int, _ last: Int) -> (PatternMatch, Int) {
             var end = tokens[last].byteEnd
             // "Hôm nay (31/10)": the parenthesis opened inside the date closes it.
-            if containsUTF8(string(tokens[first].byteStart..<end), "("), end < utf8.count, utf8[end] == UInt8(ascii: ")") { end += 1 }
+            if utf8[tokens[first].byteStart..<end].contains(UInt8(ascii: "(")), end < utf8.count, utf8[end] == UInt8(ascii: ")") { end += 1 }
             let range = tokens[first].byteStart..<end
             return (PatternMatch(text: string(range), byteRange: range, groups: groups), last + 1)
         }

@@ -26,10 +26,16 @@ struct BuildIndex: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Directory to write index.snapshot into.")
     var data = "var/data/query"
+    @Option(help: "Articles per applied batch. The replica applies whatever arrived since its last batch: hundreds when catching up, a few under a steady feed.")
+    var batch = 500
     @Option(help: "Threads for cleaning and extraction.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Print one JSON object instead of a report.")
     var json = false
+
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
+    }
 
     func run() async throws {
         let generator = CorpusGenerator(seed: seed)
@@ -84,7 +90,11 @@ struct BuildIndex: AsyncParsableCommand {
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }
         let indexStart = clock.now
         for c in prepared.indices {
-            index.apply(prepared[c])
+            var start = 0
+            while start < prepared[c].count {
+                index.apply(Array(prepared[c][start..<min(start + batch, prepared[c].count)]))
+                start += batch
+            }
             prepared[c] = []
             if !json, (c + 1) * chunk % 10_000 < chunk || c == chunks - 1 {
                 FileHandle.standardError.write(Data("\r\(progressBar(min(articles, (c + 1) * chunk), articles)) indexed".utf8))

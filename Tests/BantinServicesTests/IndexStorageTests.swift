@@ -32,6 +32,28 @@ import Testing
         return extracted + more
     }
 
+    /// The per-article tables are shared between the follower and readers: each copy must keep exactly what it
+    /// had, whichever of them appends or changes an element afterwards, across chunk boundaries.
+    @Test func chunkedArrayCopiesKeepTheirOwnElements() {
+        let size = ChunkedArray<Int>.chunkSize
+        var writer = ChunkedArray<String>()
+        for i in 0..<(size + 10) { writer.append("w\(i)") }
+        let reader = writer  // what a search holds
+        for i in (size + 10)..<(2 * size + 5) { writer.append("w\(i)") }  // appends in place into the shared chunk
+        var behind = reader
+        behind.append("b")  // the slot after the reader's count is the writer's: this copy must take its own chunk
+        writer[3] = "changed"
+        writer[size + 2] = "changed too"
+        #expect(reader.count == size + 10 && Array(reader) == (0..<(size + 10)).map { "w\($0)" })
+        #expect(behind.count == size + 11 && behind.last == "b" && behind[size + 9] == "w\(size + 9)" && behind[3] == "w3")
+        #expect(writer.count == 2 * size + 5 && writer[size + 10] == "w\(size + 10)" && writer.last == "w\(2 * size + 4)")
+        #expect(writer[3] == "changed" && writer[size + 2] == "changed too" && reader[size + 2] == "w\(size + 2)")
+        var again = behind
+        again.append("c")
+        behind.append("d")  // `again` claimed the slot first
+        #expect(again.last == "c" && behind.last == "d" && again[size + 10] == "b" && behind[size + 10] == "b")
+    }
+
     @Test func batchesOfAnySizeAndTheirMergesAnswerAsOneBatchDoes() throws {
         let changes = try Self.changes.get()
         let whole = SearchIndex()

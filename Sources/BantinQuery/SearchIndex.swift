@@ -140,16 +140,7 @@ public final class SearchIndex: Sendable {
         guard !changes.isEmpty else { return }
         let caughtUp = writer.withLockedValue { w in
             for change in changes { Self.apply(change, to: &w) }
-            if let segment = w.builder.seal() {
-                w.next.segments.append(segment)
-                // Merge neighbours like a binary counter: the list stays logarithmic in the documents, and each
-                // document is copied O(log n) times in all.
-                while w.next.segments.count >= 2, w.next.segments[w.next.segments.count - 2].documentCount <= w.next.segments.last!.documentCount {
-                    let last = w.next.segments.removeLast()
-                    let before = w.next.segments.removeLast()
-                    w.next.segments.append(Segment.merged(before, last))
-                }
-            }
+            if let segment = w.builder.seal() { w.next.segments.appendMerging(segment) }
             let published = w.next
             current.withLockedValue { $0 = published }
             return published.appliedSeq >= published.headSeq

@@ -328,16 +328,16 @@ struct SegmentBuilder {
 }
 
 extension Segment {
-    /// One segment holding the documents of `a` then `b` (consecutive): each term's streams are concatenated,
-    /// the first entry of `b`'s part re-based on `a`'s last document. Stored articles are shared, not copied.
-    static func merged(_ a: Segment, _ b: Segment) -> Segment {
-        precondition(a.endDocument == b.firstDocument)
+    /// One segment holding the documents of `parts` (consecutive, in order): each term's streams are concatenated,
+    /// the first entry of each later part re-based on the document before it. Stored articles are shared, not copied.
+    static func merged(_ parts: [Segment]) -> Segment {
+        precondition(parts.count >= 2 && zip(parts, parts.dropFirst()).allSatisfy { $0.endDocument == $1.firstDocument })
         // Re-basing a first entry can lengthen its varint by up to 5 bytes.
-        let bound = a.bytes.count + b.bytes.count + 5 * (b.terms.count + b.pairs.count + b.exactForms.count)
+        let bound = parts.reduce(0) { $0 + $1.bytes.count } + parts.dropFirst().reduce(0) { $0 + 5 * ($1.terms.count + $1.pairs.count + $1.exactForms.count) }
         let bytes = Segment.allocate(bound)
         var offset = 0
         var checkpoints: [Checkpoint] = []
-        checkpoints.reserveCapacity(a.checkpoints.count + b.checkpoints.count)
+        checkpoints.reserveCapacity(parts.reduce(0) { $0 + $1.checkpoints.count })
         var head: [UInt8] = []
 
         /// Appends one segment's stream for a term to the one being written (`result`).
@@ -371,31 +371,72 @@ extension Segment {
             result.documents += term.documents
             result.lastDocument = term.lastDocument
         }
-        func mergeTerms(_ first: [String: Term], _ second: [String: Term]) -> [String: Term] {
+        /// Every name of the parts' tables, written whole (from all parts holding it) when first met.
+        func mergeTerms(_ table: KeyPath<Segment, [String: Term]>) -> [String: Term] {
+            let tables = parts.map { $0[keyPath: table] }
             var merged: [String: Term] = [:]
-            merged.reserveCapacity(first.count + second.count)
-            func write(_ name: String, _ parts: [(Segment, Term)]) {
-                var result = Term(offset: offset, length: 0, documents: 0, lastDocument: -1, firstCheckpoint: checkpoints.count, checkpointCount: 0)
-                var lastKept = 0
-                for (segment, term) in parts { append(segment, term, to: &result, lastKept: &lastKept) }
-                result.length = offset - result.offset
-                result.checkpointCount = checkpoints.count - result.firstCheckpoint
-                merged[name] = result
+            merged.reserveCapacity(tables.map(\.count).max()! * 2)
+            for (i, names) in tables.enumerated() {
+                for (name, term) in names where i == 0 || merged[name] == nil {
+                    var result = Term(offset: offset, length: 0, documents: 0, lastDocument: -1, firstCheckpoint: checkpoints.count, checkpointCount: 0)
+                    var lastKept = 0
+                    append(parts[i], term, to: &result, lastKept: &lastKept)
+                    for j in (i + 1)..<parts.count {
+                        if let later = tables[j][name] { append(parts[j], later, to: &result, lastKept: &lastKept) }
+                    }
+                    result.length = offset - result.offset
+                    result.checkpointCount = checkpoints.count - result.firstCheckpoint
+                    merged[name] = result
+                }
             }
-            for (name, term) in first {
-                if let later = second[name] { write(name, [(a, term), (b, later)]) } else { write(name, [(a, term)]) }
-            }
-            for (name, term) in second where first[name] == nil { write(name, [(b, term)]) }
             return merged
         }
-        let terms = mergeTerms(a.terms, b.terms)
-        let pairs = mergeTerms(a.pairs, b.pairs)
-        let exactForms = mergeTerms(a.exactForms, b.exactForms)
-        return Segment(firstDocument: a.firstDocument, documentCount: a.documentCount + b.documentCount,
+        let terms = mergeTerms(\.terms)
+        let pairs = mergeTerms(\.pairs)
+        let exactForms = mergeTerms(\.exactForms)
+        var articleNumbers = parts[0].articleNumbers, entityNumbers = parts[0].entityNumbers, entityDocuments = parts[0].entityDocuments
+        for part in parts.dropFirst() {
+            articleNumbers.merge(part.articleNumbers) { first, _ in first }
+            entityNumbers.merge(part.entityNumbers) { first, _ in first }
+            entityDocuments.merge(part.entityDocuments, uniquingKeysWith: +)
+        }
+        return Segment(firstDocument: parts[0].firstDocument, documentCount: parts.reduce(0) { $0 + $1.documentCount },
                        terms: terms, pairs: pairs, exactForms: exactForms, checkpoints: checkpoints,
-                       bytes: UnsafeBufferPointer(rebasing: bytes[0..<offset]), stored: a.stored + b.stored,
-                       articleNumbers: a.articleNumbers.merging(b.articleNumbers) { first, _ in first },
-                       entityNumbers: a.entityNumbers.merging(b.entityNumbers) { first, _ in first },
-                       entityDocuments: a.entityDocuments.merging(b.entityDocuments, uniquingKeysWith: +))
+                       bytes: UnsafeBufferPointer(rebasing: bytes[0..<offset]), stored: parts.flatMap(\.stored),
+                       articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
+    }
+
+    /// How many segments of one size class the list may hold before they are merged (see `appendMerging`).
+    static let mergeFactor = 4
+
+    /// The segment's size class: ⌊log₄ documents⌋.
+    var sizeClass: Int {
+        var k = 0, n = documentCount
+        while n >= Segment.mergeFactor { n /= Segment.mergeFactor; k += 1 }
+        return k
+    }
+}
+
+extension Array where Element == Segment {
+    /// Appends the segment of a new batch and merges the tail of the list so that size classes never increase
+    /// towards the end and each holds fewer than `mergeFactor` segments: four segments of one class merge into
+    /// one of a higher class, and a segment larger than those before it absorbs them. The list stays logarithmic
+    /// in the documents (at most three per class), and each document is copied about log₄ n times in all,
+    /// half as often as when merging in pairs.
+    mutating func appendMerging(_ segment: Segment) {
+        append(segment)
+        while count >= 2 {
+            let lastClass = self[count - 1].sizeClass
+            var first = count - 1  // the tail run of segments no larger in class than the last
+            while first > 0, self[first - 1].sizeClass <= lastClass { first -= 1 }
+            if let smaller = self[first..<(count - 1)].firstIndex(where: { $0.sizeClass < lastClass }) {
+                first = smaller
+            } else if count - first < Segment.mergeFactor {
+                return
+            }
+            let merged = Segment.merged(Array(self[first...]))
+            removeSubrange(first...)
+            append(merged)
+        }
     }
 }

@@ -58,7 +58,7 @@ import Testing
         let changes = try Self.changes.get()
         let whole = SearchIndex()
         whole.apply(changes)
-        // Batches of 1 to 150 articles: segments, merged pairwise, lists re-based and their checkpoints
+        // Batches of 1 to 150 articles: segments, merged several at a time, lists re-based and their checkpoints
         // carried over (the common syllables are in hundreds of articles, so they have checkpoints).
         let batched = SearchIndex()
         var random = SplitMix64(seed: 11)
@@ -69,6 +69,7 @@ import Testing
             start = end
         }
         #expect(batched.stats == whole.stats)
+        #expect(batched.snapshot.segments.count > 1)
         for text in Self.queries {
             #expect(try Self.results(batched, text) == Self.results(whole, text), "\(text)")
             // A cursor's prefix of the collection cuts lists inside a segment.
@@ -97,6 +98,29 @@ import Testing
             let id = change.stored!.article!.id
             #expect(loaded.article(id: id) == whole.article(id: id))
         }
+    }
+
+    /// However batches come (one article at a time under a steady feed, hundreds when catching up), the segment
+    /// list keeps its shape after every batch: size classes never grow towards the end, fewer than four per class.
+    @Test func theSegmentListStaysLogarithmicWhateverTheBatches() throws {
+        let changes = try Self.changes.get()
+        let index = SearchIndex()
+        var random = SplitMix64(seed: 5)
+        var start = 0, batches = 0, mostSegments = 0
+        while start < changes.count {
+            let size = random.next() % 40 == 0 ? 1 + Int(random.next() % 60) : 1
+            let end = min(changes.count, start + size)
+            index.apply(Array(changes[start..<end]))
+            start = end
+            batches += 1
+            let segments = index.snapshot.segments
+            let classes = segments.map(\.sizeClass)
+            #expect(classes == classes.sorted(by: >), "after batch \(batches): \(classes)")
+            #expect(Dictionary(grouping: classes) { $0 }.values.allSatisfy { $0.count < Segment.mergeFactor }, "after batch \(batches): \(classes)")
+            #expect(zip(segments, segments.dropFirst()).allSatisfy { $0.endDocument == $1.firstDocument })
+            mostSegments = max(mostSegments, segments.count)
+        }
+        #expect(batches > 200 && mostSegments <= 3 * 5, "\(batches) batches, at most \(mostSegments) segments")
     }
 
     /// A plain conjunction streams its cursors (`SearchIndex.conjunction`); every other query builds match lists

@@ -428,5 +428,6 @@ func sha256Hex(_ text: String) -> String {
     var digest = [UInt8](repeating: 0, count: 32)
     let bytes = Array(text.utf8)
     _ = SHA256(bytes, bytes.count, &digest)
-    return digest.map { String(format: "%02x", $0) }.joined()
+    let hex = Array("0123456789abcdef".utf8)
+    return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
 }

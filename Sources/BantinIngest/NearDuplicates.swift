@@ -11,7 +11,11 @@ public struct SimHash: Sendable {
     public static let maxDistance = 6
 
     public static func fingerprint(_ text: String) -> UInt64 {
-        let words = VietnameseText.tokens(VietnameseText.fold(text)).map { fnv1a($0.text.utf8) }
+        var folded: [UInt8] = []
+        VietnameseText.fold(text, into: &folded)
+        let words = folded.withUnsafeBufferPointer { bytes in
+            VietnameseText.tokenRanges(utf8: bytes).map { fnv1a(UnsafeBufferPointer(rebasing: bytes[$0])) }
+        }
         guard !words.isEmpty else { return 0 }
         var weights = [Int32](repeating: 0, count: 64)
         let n = min(3, words.count)
@@ -30,7 +34,7 @@ public struct SimHash: Sendable {
         1 - Double((a ^ b).nonzeroBitCount) / 64
     }
 
-    static func fnv1a(_ bytes: Substring.UTF8View) -> UInt64 {
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)

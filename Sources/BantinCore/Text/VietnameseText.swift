@@ -8,45 +8,96 @@ public enum VietnameseText {
     /// NFC, one tone-mark placement, tidy whitespace. Line breaks are kept (they separate
     /// paragraphs); runs of spaces, tabs and no-break spaces become one space; lines are trimmed.
     public static func normalize(_ text: String) -> String {
-        let composed = Letters.isSurelyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        var composed = Letters.isSurelyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        composed.makeContiguousUTF8()
+        return composed.utf8.withContiguousStorageIfAvailable(normalize(utf8:))!
+    }
+
+    /// `normalize` of valid NFC UTF-8.
+    private static func normalize(utf8 bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var normalizer = Normalizer(bytes)
+        normalizer.run()
+        return String(decoding: normalizer.out, as: UTF8.self)
+    }
+
+    /// One pass of `normalize`. Words (runs of letters) are copied as they are, unless they hold a non-ASCII
+    /// letter and `placeTone` moves their mark; spacing is rewritten around them. A struct with methods
+    /// rather than a function with a local one: captured variables are checked for exclusive access on
+    /// every use.
+    private struct Normalizer {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let kinds = Letters.kindBelow3000
         var out: [UInt8] = []
-        out.reserveCapacity(composed.utf8.count)
         var word: [Unicode.Scalar] = []
+        var wordStart = -1  // where the current word starts in `bytes`, or −1
+        var wordIsASCII = true
+        var wordHasCR = false  // a carriage return inside a word is dropped and the word goes on
         var pendingSpace = false
         var lineHasText = false
-        func flushWord() {
-            guard !word.isEmpty else { return }
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            out.reserveCapacity(bytes.count)
+        }
+
+        mutating func run() {
+            var i = 0
+            while i < bytes.count {
+                let (value, length) = decodeScalar(bytes, at: i)
+                switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
+                case .letter:
+                    if wordStart < 0 {
+                        wordStart = i
+                        wordIsASCII = true
+                        wordHasCR = false
+                    }
+                    if length > 1 { wordIsASCII = false }
+                case .space:
+                    flushWord(i)
+                    pendingSpace = true
+                case .lineBreak:
+                    flushWord(i)
+                    out.append(0x0A)
+                    pendingSpace = false
+                    lineHasText = false
+                case .carriageReturn:
+                    if wordStart >= 0 { wordHasCR = true }
+                case .other:
+                    flushWord(i)
+                    if pendingSpace, lineHasText { out.append(0x20) }
+                    pendingSpace = false
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]))
+                    lineHasText = true
+                }
+                i += length
+            }
+            flushWord(bytes.count)
+        }
+
+        mutating func flushWord(_ end: Int) {
+            guard wordStart >= 0 else { return }
             if pendingSpace, lineHasText { out.append(0x20) }
-            Letters.placeTone(&word)
-            for scalar in word { appendUTF8(scalar, to: &out) }
-            word.removeAll(keepingCapacity: true)
+            let letters = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
+            if wordIsASCII, !wordHasCR {
+                out.append(contentsOf: letters)  // tone marks are never ASCII
+            } else {
+                word.removeAll(keepingCapacity: true)
+                var i = 0
+                while i < letters.count {
+                    let (value, length) = decodeScalar(letters, at: i)
+                    if value != 0x0D { word.append(Unicode.Scalar(value)!) }
+                    i += length
+                }
+                if Letters.placeTone(&word) || wordHasCR {
+                    for scalar in word { appendUTF8(scalar, to: &out) }
+                } else {
+                    out.append(contentsOf: letters)
+                }
+            }
+            wordStart = -1
             pendingSpace = false
             lineHasText = true
         }
-        for scalar in composed.unicodeScalars {
-            switch Letters.kind(scalar) {
-            case .letter:
-                word.append(scalar)
-            case .space:
-                flushWord()
-                pendingSpace = true
-            case .lineBreak:
-                flushWord()
-                out.append(0x0A)
-                pendingSpace = false
-                lineHasText = false
-            case .carriageReturn:
-                continue
-            case .other:
-                flushWord()
-                if pendingSpace, lineHasText { out.append(0x20) }
-                pendingSpace = false
-                appendUTF8(scalar, to: &out)
-                lineHasText = true
-            }
-        }
-        flushWord()
-        return String(decoding: out, as: UTF8.self)
     }
 
     @inline(__always)
@@ -168,7 +219,7 @@ public enum VietnameseText {
 
     /// The scalar whose UTF-8 encoding starts at `bytes[i]` (valid UTF-8), and the number of bytes it takes.
     @inline(__always)
-    static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (value: UInt32, length: Int) {
+    public static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (value: UInt32, length: Int) {
         let lead = bytes[i]
         if lead < 0x80 { return (UInt32(lead), 1) }
         var value: UInt32, length: Int
@@ -339,7 +390,12 @@ enum Letters {
         return table
     }()
 
-    static func kind(_ s: Unicode.Scalar) -> Kind {
+    static func kind(_ s: Unicode.Scalar) -> Kind { s.value < 0x3000 ? kindBelow3000[Int(s.value)] : computedKind(s) }
+
+    /// `computedKind` of every scalar below U+3000: normalizing asks it of every character.
+    static let kindBelow3000: [Kind] = (0..<0x3000).map { Unicode.Scalar(UInt32($0)).map(computedKind) ?? .other }
+
+    static func computedKind(_ s: Unicode.Scalar) -> Kind {
         switch s.value {
         case 0x0A: return .lineBreak
         case 0x0D: return .carriageReturn
@@ -420,7 +476,7 @@ enum Letters {
         guard word.count >= 2, word.count <= 12 else { return false }
         var first = -1, last = -1, toned = -1, count = 0
         for (i, s) in word.enumerated() {
-            if let vowel = vowels[s.value] {
+            if let vowel = vowel(s.value) {
                 if first < 0 { first = i } else if last != i - 1 { return false }  // vowels must be contiguous
                 last = i
                 count += 1
@@ -434,12 +490,15 @@ enum Letters {
         }
         guard toned >= 0, count >= 2 else { return false }
         var start = first
-        let onset = first == 1 ? word[0].properties.lowercaseMapping : first == 0 ? "" : "-"
-        let lead = vowels[word[first].value]!.toneless.properties.lowercaseMapping
-        if (onset == "q" && lead == "u") || (onset == "g" && lead == "i") { start += 1 }
+        // "qu" and "gi" open with a consonant. Before the first vowel there are only ASCII letters and đ.
+        func isASCII(_ s: Unicode.Scalar, _ letter: UInt8) -> Bool { s.value < 0x80 && UInt8(s.value) | 0x20 == letter }
+        let lead = vowel(word[first].value)!.toneless
+        if first == 1, (isASCII(word[0], UInt8(ascii: "q")) && isASCII(lead, UInt8(ascii: "u"))) || (isASCII(word[0], UInt8(ascii: "g")) && isASCII(lead, UInt8(ascii: "i"))) {
+            start += 1
+        }
         let closed = last < word.count - 1
         let target: Int
-        if let modified = (start...last).last(where: { vowels[word[$0].value]!.modified }) {
+        if let modified = (start...last).last(where: { vowel(word[$0].value)!.modified }) {
             target = modified
         } else if closed || last == start {
             target = last
@@ -449,10 +508,23 @@ enum Letters {
             target = start
         }
         guard target != toned else { return false }
-        let tone = vowels[word[toned].value]!.tone
-        let from = vowels[word[toned].value]!.toneless, to = vowels[word[target].value]!.toneless
+        let tone = vowel(word[toned].value)!.tone
+        let from = vowel(word[toned].value)!.toneless, to = vowel(word[target].value)!.toneless
         word[toned] = from
         word[target] = withTone[to.value]![tone]
         return true
+    }
+
+    /// The vowel `value` is, if it is one: read from a flat table (normalizing asks it of every letter).
+    static func vowel(_ value: UInt32) -> Vowel? {
+        guard value < 0x1F00 else { return nil }
+        let packed = vowelBelow1F00[Int(value)]
+        guard packed != 0 else { return nil }
+        return Vowel(toneless: Unicode.Scalar(packed >> 8)!, tone: Int(packed >> 1 & 7), modified: packed & 1 == 1)
+    }
+
+    /// `vowels` by scalar below U+1F00 (all of them are): toneless form << 8 | tone << 1 | modified, 0 for none.
+    static let vowelBelow1F00: [UInt32] = (0..<0x1F00).map { value in
+        vowels[UInt32(value)].map { $0.toneless.value << 8 | UInt32($0.tone) << 1 | ($0.modified ? 1 : 0) } ?? 0
     }
 }

@@ -50,7 +50,7 @@ public struct ArticleCleaner: Sendable {
         }
 
         var remaining: [String] = []
-        var seen = Set<[UInt8]>()  // NFC text: byte equality, without the normalizing hash of String
+        var seen = Set<BlockBytes>()
         for block in blocks {
             if Self.isFurniture(block) { continue }
             // The publication line sits just before or just after the headline.
@@ -63,7 +63,7 @@ public struct ArticleCleaner: Sendable {
                 continue
             }
             // A caption repeated (image alt text and caption) counts once.
-            guard seen.insert(Array(block.utf8)).inserted else { continue }
+            guard seen.insert(BlockBytes(block)).inserted else { continue }
             remaining.append(block)
         }
 
@@ -151,9 +151,8 @@ public struct ArticleCleaner: Sendable {
     /// words without diacritics, "le ky ket hop tac ...").
     static func isFurniture(_ block: String) -> Bool {
         if block.utf8.count <= 48 {  // longer than any furniture phrase or player line
-            let lower = block.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.whitespaces))
-            if furniture.contains(lower) { return true }
-            if firstMatch(mediaPlayerLine, in: block) != nil { return true }
+            if furniture.contains(trimmingPunctuation(VietnameseText.lowercased(block))) { return true }
+            if block.utf8.first.map(isDigit) == true, firstMatch(mediaPlayerLine, in: block) != nil { return true }
         }
         // Slug line: only ASCII lower case, digits, spaces and hyphens, at least five words.
         let slugBytes = block.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x20 || $0 == 0x2D }
@@ -166,10 +165,11 @@ public struct ArticleCleaner: Sendable {
     static let publicationPattern = regex(#"^(?:(?:Ngày|Cập nhật|Đăng ngày|Thời gian)[: ]*)?(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,-]+(\d{1,2}):(\d{2}))?(?: ?(?:GMT|\(GMT)[^ ]*)?$"#)
 
     static func publicationHeader(_ block: String) -> String? {
-        guard block.utf8.count <= 64, let m = firstMatch(publicationPattern, in: block) else { return nil }
+        // Both patterns need a "d/" : most lines are ruled out without the regular expression.
+        guard block.utf8.count <= 64, hasDigitSlash(block), let m = firstMatch(publicationPattern, in: block) else { return nil }
         guard let day = Int(m[1]), let month = Int(m[2]), let year = Int(m[3]), (1...31).contains(day), (1...12).contains(month) else { return nil }
-        let date = String(format: "%04d-%02d-%02d", year, month, day)
-        if let hour = Int(m[4]), let minute = Int(m[5]) { return date + String(format: "T%02d:%02d:00", hour, minute) }
+        let date = isoDate(year, month, day)
+        if let hour = Int(m[4]), let minute = Int(m[5]) { return date + "T" + twoDigits(hour) + ":" + twoDigits(minute) + ":00" }
         return date
     }
 
@@ -177,8 +177,42 @@ public struct ArticleCleaner: Sendable {
     static let siteDatePattern = regex(#"^(?:Thứ (?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|Chủ nhật|Chủ Nhật),? +(\d{1,2})/(\d{1,2})/(\d{4})$"#)
 
     static func siteDateHeader(_ block: String) -> String? {
-        guard block.utf8.count <= 48, let m = firstMatch(siteDatePattern, in: block), let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
-        return String(format: "%04d-%02d-%02d", y, mo, d)
+        guard block.utf8.count <= 48, hasDigitSlash(block), let m = firstMatch(siteDatePattern, in: block),
+              let d = Int(m[1]), let mo = Int(m[2]), let y = Int(m[3]) else { return nil }
+        return isoDate(y, mo, d)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+
+    private static func hasDigitSlash(_ block: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in block.utf8 {
+            if byte == UInt8(ascii: "/"), isDigit(previous) { return true }
+            previous = byte
+        }
+        return false
+    }
+
+    /// "2022-08-12"; the year as written when it has more than four digits, as `%04d` would.
+    private static func isoDate(_ year: Int, _ month: Int, _ day: Int) -> String {
+        let y = String(year)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + twoDigits(month) + "-" + twoDigits(day)
+    }
+
+    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
+
+    /// `text` without the punctuation and white space (Unicode categories P and Zs, tabs) at its ends.
+    static func trimmingPunctuation(_ text: String) -> String {
+        func trimmed(_ s: Unicode.Scalar) -> Bool {
+            switch s.properties.generalCategory {
+            case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+                 .finalPunctuation, .otherPunctuation, .spaceSeparator: true
+            default: s == "\t"
+            }
+        }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !trimmed($0) }), let last = scalars.lastIndex(where: { !trimmed($0) }) else { return "" }
+        return String(scalars[first...last])
     }
 
     static func looksLikeTitle(_ block: String) -> Bool {
@@ -205,8 +239,8 @@ public struct ArticleCleaner: Sendable {
     static func looksLikeCaption(_ block: String) -> Bool {
         guard block.utf8.count <= 400 else { return false }
         let lower = Array(VietnameseText.lowercased(block).utf8)
-        if lower.starts(with: "ảnh:".utf8) || lower.starts(with: "toàn cảnh".utf8) || lower.starts(with: "quang cảnh".utf8) { return true }
-        if lower.ends(with: Array("(ảnh".utf8)) || lower.containsBytes(Array("(ảnh:".utf8)) || lower.containsBytes(Array("ảnh: ".utf8)) { return true }
+        if captionOpenings.contains(where: lower.starts(with:)) { return true }
+        if lower.ends(with: photoCredit) || lower.containsBytes(photoCreditColon) || lower.containsBytes(photoColonSpace) { return true }
         var trimmed = lower[...]
         while let last = trimmed.last, last == UInt8(ascii: ".") || last == UInt8(ascii: " ") { trimmed.removeLast() }
         while let first = trimmed.first, first == UInt8(ascii: ".") || first == UInt8(ascii: " ") { trimmed.removeFirst() }
@@ -214,8 +248,12 @@ public struct ArticleCleaner: Sendable {
         guard !trimmed.contains(UInt8(ascii: ".")) else { return false }
         let sentence = Array(trimmed)
         if captionEndings.contains(where: sentence.ends) { return true }
-        return block.utf8.count <= 300 && lower.containsBytes(Array("phát biểu".utf8)) && !lower.containsBytes(Array(", đồng chí".utf8))
+        return block.utf8.count <= 300 && lower.containsBytes(speaking) && !lower.containsBytes(commaComrade)
     }
+
+    private static let captionOpenings = ["ảnh:", "toàn cảnh", "quang cảnh"].map { Array($0.utf8) }
+    private static let photoCredit = Array("(ảnh".utf8), photoCreditColon = Array("(ảnh:".utf8), photoColonSpace = Array("ảnh: ".utf8)
+    private static let speaking = Array("phát biểu".utf8), commaComrade = Array(", đồng chí".utf8)
 
     /// "BBK -  Sáng 27/6, ..." → ("BBK", "Sáng 27/6, ..."); "LSO-Hôm nay ..." likewise.
     static let sourcePrefixPattern = regex(#"^([A-ZĐ]{2,6}(?:\.[A-Z]{2,4})?) *[-–—] *(?=\S)"#)
@@ -238,6 +276,16 @@ func firstMatch(_ regex: NSRegularExpression, in text: String) -> [String]? {
     return (0..<match.numberOfRanges).map { i in
         Range(match.range(at: i), in: text).map { String(text[$0]) } ?? ""
     }
+}
+
+/// A block's UTF-8 as a set member: NFC text compares by bytes, and hashing them in one call is far cheaper
+/// than `[UInt8]`'s byte-by-byte hash or String's normalizing one.
+struct BlockBytes: Hashable {
+    let bytes: [UInt8]
+
+    init(_ block: String) { bytes = Array(block.utf8) }
+
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }
 
 extension Array where Element == UInt8 {

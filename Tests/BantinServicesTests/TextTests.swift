@@ -87,6 +87,33 @@ import Testing
         #expect(seed3.publishedAt == "")  // "Thứ hai, 27/01/2020" is the site's date, not the article's
         #expect(seed3.byline == "TRANG NINH")
     }
+
+    /// Each rule of the cleaner on a page made up for it: furniture in any case and between punctuation, player
+    /// lines, a repeated caption, the publication and site date lines, a source prefix and a byline.
+    @Test func cleanerRulesOnAMadeUpPage() throws {
+        let page = """
+            Thứ 7, 31/12/2021
+            « Tin liên quan »
+            Hội nghị tổng kết công tác năm 2023 của Sở Nội vụ
+            12/08/2022 - 7:05 (GMT+7)
+            1:02:03 / 4:05:06
+            LSO-Hôm nay, đoàn công tác làm việc với Sở Nội vụ.
+            Lãnh đạo tỉnh chụp ảnh lưu niệm
+            Lãnh đạo tỉnh chụp ảnh lưu niệm
+            Đoàn đánh giá cao kết quả của năm.
+            XEM THÊM:
+            le ky ket hop tac giua hai tinh nam 2023
+            TRANG NINH
+            """
+        let cleaned = try ArticleCleaner().clean(VietnameseText.normalize(page))
+        #expect(cleaned.siteDate == "2021-12-31")
+        #expect(cleaned.title == "Hội nghị tổng kết công tác năm 2023 của Sở Nội vụ")
+        #expect(cleaned.publishedAt == "2022-08-12T07:05:00")
+        #expect(cleaned.sourcePrefix == "LSO")
+        #expect(cleaned.paragraphs == ["Hôm nay, đoàn công tác làm việc với Sở Nội vụ.", "Đoàn đánh giá cao kết quả của năm."])
+        #expect(cleaned.captions == ["Lãnh đạo tỉnh chụp ảnh lưu niệm"])
+        #expect(cleaned.byline == "TRANG NINH")
+    }
 }
 
 enum ServiceProcessesSeeds {

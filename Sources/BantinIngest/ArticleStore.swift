@@ -323,27 +323,31 @@ public final class ArticleStore: @unchecked Sendable {
         }
     }
 
-    /// Up to `limit` feed entries after `afterSeq`, in feed order.
-    public func changes(after afterSeq: UInt64, limit: Int) async throws -> [PackedChange] {
+    /// Up to `limit` feed entries after `afterSeq`, in feed order; with `positionsOnly`, without the articles.
+    public func changes(after afterSeq: UInt64, limit: Int, positionsOnly: Bool = false) async throws -> [PackedChange] {
         let head = heads.withLockedValue { $0.feedSeq }
         return try await thread.runIfActive {
             var changes: [PackedChange] = []
+            let columns = positionsOnly ? "id, feed_seq" : "id, feed_seq, seq, article, extraction"
             try self.database.prepare("""
-                SELECT seq, article, extraction, feed_seq FROM articles
-                WHERE feed_seq > ? ORDER BY feed_seq LIMIT ?
+                SELECT \(columns) FROM articles WHERE feed_seq > ? ORDER BY feed_seq LIMIT ?
                 """).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
-                let feedSeq = UInt64(row.int(3))
-                changes.append(PackedChange(seq: feedSeq, bytes: Self.packedChange(
-                    article: row.blob(1), seq: UInt64(row.int(0)), extraction: row.blob(2), feedSeq: feedSeq, head: max(head, feedSeq))))
+                let feedSeq = UInt64(row.int(1))
+                var change = ByteBuffer()
+                if !positionsOnly {
+                    Self.writeStored(article: row.blob(3), seq: UInt64(row.int(2)), extraction: row.blob(4), to: &change)
+                }
+                Self.writePositions(articleID: row.text(0), feedSeq: feedSeq, head: max(head, feedSeq), to: &change)
+                changes.append(PackedChange(seq: feedSeq, bytes: change))
             }
             return changes
         }
     }
 
-    /// A `Change` serialized from the stored blobs without unpacking them: the article blob plus its seq and
-    /// extraction status (later fields override), the extraction blob, and the positions. Equal, once parsed, to
-    /// the message built field by field; `ArticleStoreTests` checks that.
-    static func packedChange(article: [UInt8], seq: UInt64, extraction: [UInt8], feedSeq: UInt64, head: UInt64) -> ByteBuffer {
+    /// `Change.stored` serialized from the stored blobs without unpacking them: the article blob plus its seq and
+    /// extraction status (later fields override), then the extraction blob. Equal, once parsed, to the message built
+    /// field by field; `ArticleStoreTests` checks that.
+    static func writeStored(article: [UInt8], seq: UInt64, extraction: [UInt8], to change: inout ByteBuffer) {
         var articleTail = ByteBuffer()
         WireEncoding.writeVarintField(2, seq, to: &articleTail)  // Article.seq
         WireEncoding.writeVarintField(15, UInt64(ExtractionStatus.extracted.rawValue), to: &articleTail)  // Article.extraction_status
@@ -355,12 +359,15 @@ public final class ArticleStore: @unchecked Sendable {
         stored.writeBytes(article)
         stored.writeBuffer(&articleTail)
         WireEncoding.writeLengthDelimitedField(2, extraction, to: &stored)  // StoredArticle.extraction
-        var change = ByteBuffer()
-        change.reserveCapacity(stored.readableBytes + 32)
+        change.reserveCapacity(stored.readableBytes + 64)
         WireEncoding.writeLengthDelimitedField(1, stored.readableBytesView, to: &change)  // Change.stored
+    }
+
+    /// The rest of a `Change`: head, feed position and article id.
+    static func writePositions(articleID: String, feedSeq: UInt64, head: UInt64, to change: inout ByteBuffer) {
         WireEncoding.writeVarintField(2, head, to: &change)  // Change.head_seq
         WireEncoding.writeVarintField(3, feedSeq, to: &change)  // Change.seq
-        return change
+        WireEncoding.writeLengthDelimitedField(4, Array(articleID.utf8), to: &change)  // Change.article_id
     }
 
     /// Backpressure for bulk loads: waits while `maxBacklog` or more articles are waiting for their extraction

@@ -53,7 +53,7 @@ public struct IngestService: RPCService {
             // Ends when the client goes away (the call is cancelled), the deadline passes, or the server drains: a
             // follower then resumes from its last applied seq on a new connection (to this or another ingest).
             while !Task.isCancelled, !context.isDraining {
-                let changes = try await store.changes(after: position, limit: 256)
+                let changes = try await store.changes(after: position, limit: 256, positionsOnly: request.positionsOnly)
                 for change in changes {
                     try await responses.write(packed: change.bytes)
                     position = change.seq

@@ -32,7 +32,12 @@ import BantinCorpus
         expected.stored?.article?.originalText = ""  // the feed leaves the original out
         expected.seq = 1
         expected.headSeq = 1
+        expected.articleID = accepted.articleID
         #expect(parsed == expected)
+        // A positions-only feed is the same change without the article.
+        let positions = try await store.changes(after: 0, limit: 10, positionsOnly: true)
+        expected.stored = nil
+        #expect(try positions.map { try Change(unpacking: $0.bytes) } == [expected])
         #expect(parsed.stored?.article?.seq == accepted.seq)
         #expect(parsed.stored?.article?.extractionStatus == .extracted)
         // Storing an extraction twice does not move the article in the feed.

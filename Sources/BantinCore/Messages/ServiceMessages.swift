@@ -98,26 +98,34 @@ public struct ChangesRequest: ProtoStruct, Equatable {
     public static let messageType = MessageType.named("bantin.ingest.v1.ChangesRequest")
     /// Feed position already applied; the stream starts after it.
     public var afterSeq: UInt64 = 0
+    /// Positions and article ids only, no articles: for watching the feed without indexing it.
+    public var positionsOnly = false
 
     public init() {}
-    public init(afterSeq: UInt64) { self.afterSeq = afterSeq }
+    public init(afterSeq: UInt64, positionsOnly: Bool = false) {
+        self.afterSeq = afterSeq
+        self.positionsOnly = positionsOnly
+    }
 
-    public static let protoFields: [ProtoField<ChangesRequest>] = [.uint64("after_seq", \.afterSeq)]
+    public static let protoFields: [ProtoField<ChangesRequest>] = [
+        .uint64("after_seq", \.afterSeq), .bool("positions_only", \.positionsOnly),
+    ]
 }
 
 /// One article entering the change feed; `headSeq` is the newest position.
-/// A change with no `stored` is a heartbeat carrying the head only.
+/// A change with no `articleID` is a heartbeat carrying the head only; a positions-only feed leaves `stored` out.
 public struct Change: ProtoStruct, Equatable {
     public static let messageType = MessageType.named("bantin.ingest.v1.Change")
     public var stored: StoredArticle? = nil
     public var headSeq: UInt64 = 0
     /// This change's feed position: resume with `ChangesRequest(afterSeq: seq)`.
     public var seq: UInt64 = 0
+    public var articleID = ""
 
     public init() {}
 
     public static let protoFields: [ProtoField<Change>] = [
-        .message("stored", \.stored), .uint64("head_seq", \.headSeq), .uint64("seq", \.seq),
+        .message("stored", \.stored), .uint64("head_seq", \.headSeq), .uint64("seq", \.seq), .string("article_id", \.articleID),
     ]
 }
 

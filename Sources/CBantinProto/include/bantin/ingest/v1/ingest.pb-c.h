@@ -117,10 +117,15 @@ struct  Bantin__Ingest__V1__ChangesRequest
 {
   ProtobufCMessage base;
   uint64_t after_seq;
+  /*
+   * Only each change's position and article id, without the article: for tools that watch the feed
+   * (monitors, benchmarks) and do not index it. Ingest then reads no article from its store.
+   */
+  protobuf_c_boolean positions_only;
 };
 #define BANTIN__INGEST__V1__CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__ingest__v1__changes_request__descriptor) \
-    , 0 }
+    , 0, 0 }
 
 
 struct  Bantin__Ingest__V1__Change
@@ -140,10 +145,14 @@ struct  Bantin__Ingest__V1__Change
    * enter the feed when their extraction is stored, so this order can differ from Article.seq.
    */
   uint64_t seq;
+  /*
+   * The article's id (also in stored.article.id); empty on a heartbeat.
+   */
+  char *article_id;
 };
 #define BANTIN__INGEST__V1__CHANGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__ingest__v1__change__descriptor) \
-    , NULL, 0, 0 }
+    , NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Bantin__Ingest__V1__SubmitRequest methods */

@@ -783,7 +783,7 @@ const ProtobufCMessageDescriptor bantin__ingest__v1__stored_article__descriptor 
   (ProtobufCMessageInit) bantin__ingest__v1__stored_article__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bantin__ingest__v1__changes_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor bantin__ingest__v1__changes_request__field_descriptors[2] =
 {
   {
     "after_seq",
@@ -797,14 +797,27 @@ static const ProtobufCFieldDescriptor bantin__ingest__v1__changes_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "positions_only",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Ingest__V1__ChangesRequest, positions_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__ingest__v1__changes_request__field_indices_by_name[] = {
   0,   /* field[0] = after_seq */
+  1,   /* field[1] = positions_only */
 };
 static const ProtobufCIntRange bantin__ingest__v1__changes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor bantin__ingest__v1__changes_request__descriptor =
 {
@@ -814,14 +827,14 @@ const ProtobufCMessageDescriptor bantin__ingest__v1__changes_request__descriptor
   "Bantin__Ingest__V1__ChangesRequest",
   "bantin.ingest.v1",
   sizeof(Bantin__Ingest__V1__ChangesRequest),
-  1,
+  2,
   bantin__ingest__v1__changes_request__field_descriptors,
   bantin__ingest__v1__changes_request__field_indices_by_name,
   1,  bantin__ingest__v1__changes_request__number_ranges,
   (ProtobufCMessageInit) bantin__ingest__v1__changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descriptors[3] =
+static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descriptors[4] =
 {
   {
     "stored",
@@ -859,8 +872,21 @@ static const ProtobufCFieldDescriptor bantin__ingest__v1__change__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "article_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bantin__Ingest__V1__Change, article_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bantin__ingest__v1__change__field_indices_by_name[] = {
+  3,   /* field[3] = article_id */
   1,   /* field[1] = head_seq */
   2,   /* field[2] = seq */
   0,   /* field[0] = stored */
@@ -868,7 +894,7 @@ static const unsigned bantin__ingest__v1__change__field_indices_by_name[] = {
 static const ProtobufCIntRange bantin__ingest__v1__change__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor bantin__ingest__v1__change__descriptor =
 {
@@ -878,7 +904,7 @@ const ProtobufCMessageDescriptor bantin__ingest__v1__change__descriptor =
   "Bantin__Ingest__V1__Change",
   "bantin.ingest.v1",
   sizeof(Bantin__Ingest__V1__Change),
-  3,
+  4,
   bantin__ingest__v1__change__field_descriptors,
   bantin__ingest__v1__change__field_indices_by_name,
   1,  bantin__ingest__v1__change__number_ranges,

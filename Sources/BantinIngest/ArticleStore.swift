@@ -142,10 +142,13 @@ public final class ArticleStore: @unchecked Sendable {
         article.publishedAt = request.publishedAt.isEmpty ? cleaned.publishedAt : request.publishedAt
         // Identity is the cleaned body: the same story with other page furniture is the same article.
         let body = ([cleaned.title] + cleaned.paragraphs).joined(separator: "\n")
-        let hash = sha256Hex(VietnameseText.fold(body))
+        var folded: [UInt8] = []
+        folded.reserveCapacity(body.utf8.count)
+        VietnameseText.fold(body, into: &folded)
+        let hash = sha256Hex(folded)
         article.id = "a" + hash.prefix(16)
         article.extractionStatus = .pending
-        return Candidate(article: article, bodyHash: hash, fingerprint: SimHash.fingerprint(body))
+        return Candidate(article: article, bodyHash: hash, fingerprint: folded.withUnsafeBufferPointer(SimHash.fingerprint(folded:)))
     }
 
     /// Stores the article durably (or finds it is a duplicate) and only then returns.
@@ -431,9 +434,8 @@ extension WireMessage {
     }
 }
 
-func sha256Hex(_ text: String) -> String {
+func sha256Hex(_ bytes: [UInt8]) -> String {
     var digest = [UInt8](repeating: 0, count: 32)
-    let bytes = Array(text.utf8)
     _ = SHA256(bytes, bytes.count, &digest)
     let hex = Array("0123456789abcdef".utf8)
     return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)

@@ -40,11 +40,7 @@ public struct ArticleCleaner: Sendable {
         var out = Cleaned()
         let blocks = Self.blocks(of: normalizedText)
         guard !blocks.isEmpty else { throw .empty }
-        var letters = 0, visible = 0
-        for scalar in normalizedText.unicodeScalars {
-            if VietnameseText.isLetter(scalar) { letters += 1 }
-            if !VietnameseText.isSpace(scalar) { visible += 1 }
-        }
+        let (letters, visible) = VietnameseText.countLetters(normalizedText)
         guard letters * 2 >= visible else {
             throw .notText("fewer than half of its characters are letters")
         }

@@ -11,11 +11,14 @@ public final class FeedFollower: Service, Sendable {
     let index: SearchIndex
     let ingest: RPCClient
     let logger: Logger
+    /// The least time between two applies while changes keep coming (see `follow`).
+    let gather: Duration
 
-    public init(index: SearchIndex, ingest: RPCClient, logger: Logger) {
+    public init(index: SearchIndex, ingest: RPCClient, logger: Logger, gather: Duration = .milliseconds(40)) {
         self.index = index
         self.ingest = ingest
         self.logger = logger
+        self.gather = gather
     }
 
     public func run() async throws {
@@ -36,9 +39,16 @@ public final class FeedFollower: Service, Sendable {
                             defer { buffer.finish() }
                             for try await change in changes { buffer.append(change) }
                         }
+                        let clock = ContinuousClock()
                         while let batch = await buffer.next() {
+                            let applied = clock.now
                             index.apply(batch)
                             backoff = .milliseconds(100)
+                            // Each apply seals a segment, and segments are merged: a cost per batch that a stream
+                            // of a few articles per apply pays again and again. Gathering for `gather` before the
+                            // next apply makes batches larger; the first change after a quiet spell still goes
+                            // in at once, and no change waits longer than `gather` for it.
+                            try? await Task.sleep(until: applied + gather, clock: clock)
                         }
                         try await group.waitForAll()
                     }

@@ -125,6 +125,25 @@ public enum VietnameseText {
     /// A letter of any script (fast for Vietnamese).
     public static func isLetter(_ scalar: Unicode.Scalar) -> Bool { Letters.kind(scalar) == .letter }
 
+    /// How many scalars of `text` are letters, and how many are not white space.
+    public static func countLetters(_ text: String) -> (letters: Int, visible: Int) {
+        var text = text
+        return text.withUTF8 { bytes in
+            let kinds = Letters.kindBelow3000
+            var letters = 0, visible = 0, i = 0
+            while i < bytes.count {
+                let (value, length) = decodeScalar(bytes, at: i)
+                switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
+                case .letter: letters += 1; visible += 1
+                case .other: visible += 1
+                case .space, .lineBreak, .carriageReturn: break
+                }
+                i += length
+            }
+            return (letters, visible)
+        }
+    }
+
     /// An upper-case letter (fast for Vietnamese: a table below U+3000).
     public static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
         letterCase(of: scalar, in: Letters.caseBelow3000) == Letters.upper
@@ -474,6 +493,9 @@ enum Letters {
     @discardableResult
     static func placeTone(_ word: inout [Unicode.Scalar]) -> Bool {
         guard word.count >= 2, word.count <= 12 else { return false }
+        // The table read once: every use of a static stored property goes through its once-check.
+        let table = vowelBelow1F00
+        func vowel(_ value: UInt32) -> Vowel? { Letters.vowel(value, in: table) }
         var first = -1, last = -1, toned = -1, count = 0
         for (i, s) in word.enumerated() {
             if let vowel = vowel(s.value) {
@@ -484,7 +506,7 @@ enum Letters {
                     if toned >= 0 { return false }
                     toned = i
                 }
-            } else if !(s.value < 0x80 && kind(s) == .letter) && s.value != 0x110 && s.value != 0x111 {
+            } else if !(s.value | 0x20 &- 0x61 < 26) && s.value != 0x110 && s.value != 0x111 {  // ASCII letter, đ, Đ
                 return false
             }
         }
@@ -516,9 +538,9 @@ enum Letters {
     }
 
     /// The vowel `value` is, if it is one: read from a flat table (normalizing asks it of every letter).
-    static func vowel(_ value: UInt32) -> Vowel? {
+    static func vowel(_ value: UInt32, in table: [UInt32] = vowelBelow1F00) -> Vowel? {
         guard value < 0x1F00 else { return nil }
-        let packed = vowelBelow1F00[Int(value)]
+        let packed = table[Int(value)]
         guard packed != 0 else { return nil }
         return Vowel(toneless: Unicode.Scalar(packed >> 8)!, tone: Int(packed >> 1 & 7), modified: packed & 1 == 1)
     }

@@ -66,8 +66,7 @@ public struct ProtobufArena {
 
     /// A NUL-terminated copy of `string`, as protobuf-c expects for `string` fields.
     public func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
-        var string = string
-        return string.withUTF8 { utf8 in
+        func copy(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar> {
             let p = allocate(byteCount: utf8.count + 1).bindMemory(to: CChar.self, capacity: utf8.count + 1)
             if let base = utf8.baseAddress {
                 UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: utf8.count)
@@ -75,6 +74,10 @@ public struct ProtobufArena {
             p[utf8.count] = 0
             return p
         }
+        // Native strings are contiguous: read in place, without the copy `withUTF8` (mutating) needs.
+        if let p = string.utf8.withContiguousStorageIfAvailable(copy) { return p }
+        var string = string
+        return string.withUTF8(copy)
     }
 
     public func binary(_ bytes: some Collection<UInt8>) -> ProtobufCBinaryData {

@@ -43,7 +43,7 @@ public final class ArticleStore: @unchecked Sendable {
 
     enum Write {
         case accept(Candidate, CheckedContinuation<SubmitResponse, any Error>)
-        case extraction(articleID: String, Extraction, CheckedContinuation<UInt64?, any Error>)
+        case extraction(articleID: String, packed: [UInt8], CheckedContinuation<UInt64?, any Error>)
     }
 
     enum WriteResult {
@@ -305,16 +305,17 @@ public final class ArticleStore: @unchecked Sendable {
     /// returns its feed position, or nil if the article already had one.
     @discardableResult
     public func storeExtraction(articleID: String, _ extraction: Extraction) async throws -> UInt64? {
-        try await withCheckedThrowingContinuation { enqueue(.extraction(articleID: articleID, extraction, $0)) }
+        let packed = extraction.packedBytes()  // here, not on the one thread that commits
+        return try await withCheckedThrowingContinuation { enqueue(.extraction(articleID: articleID, packed: packed, $0)) }
     }
 
     private lazy var updateExtraction = try! database.prepare(
         "UPDATE articles SET extraction = ?, feed_seq = ?, last_error = NULL WHERE id = ? AND extraction IS NULL")
 
     /// On `thread`, inside the commit transaction.
-    private func update(_ articleID: String, _ extraction: Extraction) throws -> UInt64? {
+    private func update(_ articleID: String, _ packedExtraction: [UInt8]) throws -> UInt64? {
         let next = lastFeedSeq + 1
-        guard try updateExtraction.run(.blob(extraction.packedBytes()), .int(Int64(next)), .text(articleID)) == 1 else { return nil }
+        guard try updateExtraction.run(.blob(packedExtraction), .int(Int64(next)), .text(articleID)) == 1 else { return nil }
         lastFeedSeq = next
         return next
     }

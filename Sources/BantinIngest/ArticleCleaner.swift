@@ -234,7 +234,7 @@ public struct ArticleCleaner: Sendable {
     /// Photo captions: short, describing who is pictured doing what. Compared as UTF-8 bytes: the text is NFC.
     static func looksLikeCaption(_ block: String) -> Bool {
         guard block.utf8.count <= 400 else { return false }
-        let lower = Array(VietnameseText.lowercased(block).utf8)
+        let lower = VietnameseText.lowercasedUTF8(block)
         if captionOpenings.contains(where: lower.starts(with:)) { return true }
         if lower.ends(with: photoCredit) || lower.containsBytes(photoCreditColon) || lower.containsBytes(photoColonSpace) { return true }
         var trimmed = lower[...]

@@ -42,6 +42,9 @@ import Testing
         #expect(!folded.unicodeScalars.contains { $0.properties.isUppercase && $0.properties.changesWhenLowercased })
         #expect(VietnameseText.fold("İ") == "i")
         #expect(VietnameseText.lowercased(all) == all.lowercased())
+        let letters = all.unicodeScalars.count { VietnameseText.isLetter($0) }, visible = all.unicodeScalars.count { !VietnameseText.isSpace($0) }
+        #expect(VietnameseText.countLetters(all) == (letters, visible))
+        #expect(VietnameseText.countLetters("Hà Nội, 2024!\t\r\n") == (5, 11))
         #expect(VietnameseText.fold("a\u{301}\u{323}") == "a")
         for value in [0x41, 0x61, 0x1EA0, 0x1EA1, 0x110, 0x111, 0x416, 0x436, 0x3A9, 0x3C9, 0x30, 0x3042] {
             let s = Unicode.Scalar(UInt32(value))!

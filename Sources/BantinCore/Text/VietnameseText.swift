@@ -8,15 +8,22 @@ public enum VietnameseText {
     /// NFC, one tone-mark placement, tidy whitespace. Line breaks are kept (they separate
     /// paragraphs); runs of spaces, tabs and no-break spaces become one space; lines are trimmed.
     public static func normalize(_ text: String) -> String {
-        var composed = Letters.isSurelyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        // Nearly all text is surely NFC already (`Letters.isSurelyNFC`): the pass checks as it goes, and only
+        // when it meets a scalar outside those scripts does the text go through Foundation's normalizer first.
+        var text = text
+        text.makeContiguousUTF8()
+        if let normalized = text.utf8.withContiguousStorageIfAvailable({ normalize(utf8: $0, checkingNFC: true) }) ?? nil {
+            return normalized
+        }
+        var composed = text.precomposedStringWithCanonicalMapping
         composed.makeContiguousUTF8()
-        return composed.utf8.withContiguousStorageIfAvailable(normalize(utf8:))!
+        return composed.utf8.withContiguousStorageIfAvailable { normalize(utf8: $0, checkingNFC: false) }!!
     }
 
-    /// `normalize` of valid NFC UTF-8.
-    private static func normalize(utf8 bytes: UnsafeBufferPointer<UInt8>) -> String {
+    /// `normalize` of valid UTF-8, NFC unless `checkingNFC`; then nil if it may not be.
+    private static func normalize(utf8 bytes: UnsafeBufferPointer<UInt8>, checkingNFC: Bool) -> String? {
         var normalizer = Normalizer(bytes)
-        normalizer.run()
+        guard normalizer.run(checkingNFC: checkingNFC) else { return nil }
         return String(decoding: normalizer.out, as: UTF8.self)
     }
 
@@ -40,10 +47,12 @@ public enum VietnameseText {
             out.reserveCapacity(bytes.count)
         }
 
-        mutating func run() {
+        /// False when `checkingNFC` and the text holds a scalar for which it may not be NFC.
+        mutating func run(checkingNFC: Bool) -> Bool {
             var i = 0
             while i < bytes.count {
                 let (value, length) = decodeScalar(bytes, at: i)
+                if checkingNFC, value >= 0x300, !Letters.isSurelyNFC(value) { return false }
                 switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
                 case .letter:
                     if wordStart < 0 {
@@ -72,6 +81,7 @@ public enum VietnameseText {
                 i += length
             }
             flushWord(bytes.count)
+            return true
         }
 
         mutating func flushWord(_ end: Int) {
@@ -132,6 +142,17 @@ public enum VietnameseText {
             let kinds = Letters.kindBelow3000
             var letters = 0, visible = 0, i = 0
             while i < bytes.count {
+                let byte = bytes[i]
+                if byte < 0x80 {  // ASCII on its own path: letters, white space (tab to CR, space), the rest
+                    if byte | 0x20 &- 0x61 < 26 {
+                        letters += 1
+                        visible += 1
+                    } else if !(byte &- 0x09 < 5 || byte == 0x20) {
+                        visible += 1
+                    }
+                    i += 1
+                    continue
+                }
                 let (value, length) = decodeScalar(bytes, at: i)
                 switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
                 case .letter: letters += 1; visible += 1
@@ -251,18 +272,33 @@ public enum VietnameseText {
     }
 
     /// `text.lowercased()`, scalar by scalar as the standard library does, from a table below U+3000.
-    public static func lowercased(_ text: String) -> String {
-        let table = Letters.lowerBelow3000
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        for s in text.unicodeScalars {
-            if s.value < 0x3000, table[Int(s.value)] != Letters.notTabled {
-                appendUTF8(Unicode.Scalar(table[Int(s.value)])!, to: &out)
-            } else {
-                for lower in s.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+    public static func lowercased(_ text: String) -> String { String(decoding: lowercasedUTF8(text), as: UTF8.self) }
+
+    /// `lowercased` as UTF-8 bytes, for callers that compare bytes: over the bytes, ASCII on its own path.
+    public static func lowercasedUTF8(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { bytes in
+            let table = Letters.lowerBelow3000
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var i = 0
+            while i < bytes.count {
+                let byte = bytes[i]
+                if byte < 0x80 {
+                    out.append(byte &- 0x41 < 26 ? byte | 0x20 : byte)
+                    i += 1
+                    continue
+                }
+                let (value, length) = decodeScalar(bytes, at: i)
+                if value < 0x3000, table[Int(value)] != Letters.notTabled {
+                    appendUTF8(Unicode.Scalar(table[Int(value)])!, to: &out)
+                } else {
+                    for lower in Unicode.Scalar(value)!.properties.lowercaseMapping.unicodeScalars { appendUTF8(lower, to: &out) }
+                }
+                i += length
             }
+            return out
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The rule `fold` applies to one scalar (the table below U+3000 holds its results).
@@ -476,16 +512,13 @@ enum Letters {
         }
     }
 
-    /// True when `text` is certainly in NFC already: no combining marks, and only scripts where precomposed text
-    /// is NFC (ASCII, Latin, general punctuation). Anything else goes through Foundation's normalizer.
-    static func isSurelyNFC(_ text: String) -> Bool {
-        for s in text.unicodeScalars {
-            switch s.value {
-            case 0..<0x300, 0x1E00...0x1EFF, 0x2000...0x206F, 0x20A0...0x20CF: continue
-            default: return false
-            }
+    /// True when text made of such scalars is certainly in NFC already: no combining marks, and only scripts where
+    /// precomposed text is NFC (ASCII, Latin, general punctuation). Anything else goes through Foundation's normalizer.
+    static func isSurelyNFC(_ value: UInt32) -> Bool {
+        switch value {
+        case 0..<0x300, 0x1E00...0x1EFF, 0x2000...0x206F, 0x20A0...0x20CF: true
+        default: false
         }
-        return true
     }
 
     /// Moves the tone mark of one precomposed syllable to its canonical vowel (see `canonicalTonePlacement`).

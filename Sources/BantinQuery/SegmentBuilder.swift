@@ -25,7 +25,7 @@ struct SegmentBuilder {
             if documents > 0, documents % Segment.checkpointInterval == 0 {
                 checkpoints.append(Segment.Checkpoint(document: document, previous: lastDocument, offset: UInt32(bytes.count), ordinal: UInt32(documents)))
             }
-            bytes.append(contentsOf: entry.withGap(Int(document - lastDocument)))
+            entry.write(gap: Int(document - lastDocument), to: &bytes)
             documents += 1
             lastDocument = document
         }
@@ -48,16 +48,19 @@ struct SegmentBuilder {
         mutating func append(_ value: Int) { LEB128.append(value, to: &bytes) }
         mutating func append(contentsOf other: [UInt8]) { bytes.append(contentsOf: other) }
 
-        /// The entry with `gap` written in front of it.
-        mutating func withGap(_ gap: Int) -> ArraySlice<UInt8> {
+        /// Appends the entry to `list`, with `gap` written in front of it: one copy of bytes, through a buffer
+        /// pointer (appending a slice of `bytes` retained and released the buffer for every entry).
+        mutating func write(gap: Int, to list: inout [UInt8]) {
             let size = LEB128.size(gap)
-            var v = UInt(gap), at = Self.gapRoom - size
-            for _ in 0..<size {
-                bytes[at] = UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)
-                v >>= 7
-                at += 1
+            bytes.withUnsafeMutableBufferPointer { bytes in
+                var v = UInt(gap), at = Self.gapRoom - size
+                for _ in 0..<size {
+                    bytes[at] = UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)
+                    v >>= 7
+                    at += 1
+                }
+                list.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(Self.gapRoom - size)...]))
             }
-            return bytes[(Self.gapRoom - size)...]
         }
     }
 

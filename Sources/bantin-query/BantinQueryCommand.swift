@@ -26,13 +26,20 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Sequences behind ingest's head above which /readyz reports not ready (env BANTIN_READY_MAX_LAG; default 100).")
     var readyMaxLag: Int?
 
+    @Option(help: "Least milliseconds between two applies of the change feed while it keeps coming: larger batches cost less per article, and no article waits longer than this (env BANTIN_APPLY_INTERVAL_MS; default 100).")
+    var applyIntervalMs: Int?
+
     mutating func validate() throws {
         ingest = try Setting.resolve(ingest, "BANTIN_INGEST", default: "127.0.0.1:7401")
         data = try Setting.resolve(data, "BANTIN_DATA", default: "var/data/query")
         snapshotInterval = try Setting.resolve(snapshotInterval, "BANTIN_SNAPSHOT_INTERVAL", default: 300)
         readyMaxLag = try Setting.resolve(readyMaxLag, "BANTIN_READY_MAX_LAG", default: 100)
+        applyIntervalMs = try Setting.resolve(applyIntervalMs, "BANTIN_APPLY_INTERVAL_MS", default: 100)
         guard snapshotInterval! > 0 else { throw ValidationError("--snapshot-interval / BANTIN_SNAPSHOT_INTERVAL must be at least 1 second") }
         guard readyMaxLag! >= 0 else { throw ValidationError("--ready-max-lag / BANTIN_READY_MAX_LAG must be 0 or more") }
+        guard (0...10_000).contains(applyIntervalMs!) else {
+            throw ValidationError("--apply-interval-ms / BANTIN_APPLY_INTERVAL_MS must be 0 to 10000 milliseconds")
+        }
     }
 
     func run() async throws {
@@ -47,7 +54,7 @@ struct QueryCommand: AsyncParsableCommand {
         let snapshots = SnapshotWriter(index: index, path: snapshotPath, interval: .seconds(snapshotInterval!), logger: logger)
         let tls = try TLSContextProvider(.client(pkiDirectory: server.pki!), logger: logger)
         let client = try RPCClient(target: ingest, configuration: ClientConfiguration(tls: tls, logger: logger))
-        let follower = FeedFollower(index: index, ingest: client, logger: logger)
+        let follower = FeedFollower(index: index, ingest: client, logger: logger, applyInterval: .milliseconds(applyIntervalMs!))
         let maxLag = UInt64(readyMaxLag!)
         let lagSequences = Gauge(label: "bantin_query_lag_sequences")
         let lagSeconds = Gauge(label: "bantin_query_lag_seconds")

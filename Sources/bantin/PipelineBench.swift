@@ -22,7 +22,7 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Corpus seed.")
     var seed: UInt64 = 1
     @Option(help: "Interval between Stats polls of the query replica, in milliseconds.")
-    var pollMs = 2
+    var pollMs = 5
     @Flag(help: "Print one JSON object instead of a report.")
     var json = false
     @OptionGroup var services: ServiceAddresses

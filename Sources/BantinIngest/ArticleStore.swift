@@ -424,10 +424,15 @@ public final class ArticleStore: @unchecked Sendable {
 }
 
 extension FingerprintIndex {
+    /// `nearest` among the few articles of the transaction being written: a scan, with the same choice.
     static func nearest(_ fingerprint: UInt64, in batch: [(UInt64, String)]) -> (id: String, similarity: Double)? {
-        var index = FingerprintIndex()
-        for (f, id) in batch { index.add(f, id: id) }
-        return index.nearest(fingerprint)
+        var best: (id: String, similarity: Double)?
+        var bestDistance = SimHash.maxDistance + 1
+        for (other, id) in batch where (other ^ fingerprint).nonzeroBitCount < bestDistance {
+            bestDistance = (other ^ fingerprint).nonzeroBitCount
+            best = (id, SimHash.similarity(other, fingerprint))
+        }
+        return best
     }
 }
 

@@ -1,6 +1,6 @@
 import BantinCore
 import BantinCorpus
-import BantinIngest
+@testable import BantinIngest
 import Foundation
 import Testing
 
@@ -74,5 +74,31 @@ import Testing
         let other = try await store.accept(try ArticleStore.prepare(SubmitRequest(text: Self.generator.article(1).text)))
         #expect(other.outcome == .accepted && other.duplicateOf.isEmpty)
         try await store.close()
+    }
+
+    /// The pigeonhole lookup finds what a scan of every fingerprint finds: the closest within the threshold, the
+    /// earliest stored of equally close ones. Stored: random fingerprints and copies of them with 0–9 bits flipped.
+    @Test func theFingerprintLookupFindsWhatAFullScanFinds() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return SimHash.mix(state) }
+        func flipped(_ f: UInt64, _ bits: Int) -> UInt64 { (0..<bits).reduce(f) { value, _ in value ^ 1 << (next() % 64) } }
+        var stored: [UInt64] = []
+        for _ in 0..<3000 { stored.append(stored.isEmpty || next() % 3 == 0 ? next() : flipped(stored[Int(next() % UInt64(stored.count))], Int(next() % 10))) }
+        var index = FingerprintIndex()
+        for (i, f) in stored.enumerated() { index.add(f, id: "a\(i)") }
+        var found = 0
+        for q in 0..<3000 {
+            let query = q % 2 == 0 ? next() : flipped(stored[Int(next() % UInt64(stored.count))], Int(next() % 10))
+            var expected: (id: String, similarity: Double)?
+            var bestDistance = SimHash.maxDistance + 1
+            for (i, f) in stored.enumerated() where (f ^ query).nonzeroBitCount < bestDistance {
+                bestDistance = (f ^ query).nonzeroBitCount
+                expected = ("a\(i)", SimHash.similarity(f, query))
+            }
+            let got = index.nearest(query)
+            #expect(got?.id == expected?.id && got?.similarity == expected?.similarity, "query \(q)")
+            if got != nil { found += 1 }
+        }
+        #expect(found > 1000, "the queries near stored fingerprints find them")
     }
 }

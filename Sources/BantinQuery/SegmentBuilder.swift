@@ -64,22 +64,17 @@ struct SegmentBuilder {
         }
     }
 
-    /// A spelling of up to 16 UTF-8 bytes (nearly every syllable), packed into two words: hashing it costs two
-    /// word mixes, with no string to build or normalize. Longer spellings are keyed by their string.
-    private struct ShortSpelling: Hashable {
-        var low: UInt64
-        var high: UInt64
-    }
-
-    private var shortSpellings: [ShortSpelling: Spelling] = [:]
+    /// Spellings of up to 16 UTF-8 bytes (nearly every syllable), packed into two words (low, high): no string
+    /// to build or normalize. Longer spellings are keyed by their string.
+    private var shortSpellings = WordKeyMap<Spelling>(empty: Spelling(term: -1, exact: -1))
     private var spellings: [String: Spelling] = [:]
     private var termNames: [String] = []
     private var termIDs: [String: Int32] = [:]
     private var exactNames: [String] = []
     private var exactIDs: [String: Int32] = [:]
 
-    /// Two term ids (first in the high half) → the pair's id.
-    private var pairIDs: [UInt64: Int32] = [:]
+    /// Two term ids (first in the high half of the low word) → the pair's id.
+    private var pairIDs = WordKeyMap<Int32>(empty: -1)
     private var pairNames: [String] = []
 
     private var termLists: [OpenList] = []
@@ -157,7 +152,7 @@ struct SegmentBuilder {
             lastOccurrence[term] = Int32(k)
             guard k > 0, occurrencePositions[k - 1] + 1 == occurrencePositions[k] else { continue }
             let key = UInt64(UInt32(occurrenceTerms[k - 1])) << 32 | UInt64(UInt32(term))
-            let pair = Int(pairIDs[key] ?? learnPair(key))
+            let pair = Int(pairIDs[low: key, high: 0] ?? learnPair(key))
             if pairCounts[pair] == 0 { documentPairs.append(Int32(pair)) }
             pairCounts[pair] += 1
             if occurrencePositions[k - 1] < titleLength { pairTitleCounts[pair] += 1 }
@@ -218,13 +213,13 @@ struct SegmentBuilder {
             for range in ranges {
                 let spelling: Spelling
                 if range.count <= 16 {
-                    var key = ShortSpelling(low: 0, high: 0)
+                    var key: (low: UInt64, high: UInt64) = (0, 0)
                     withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[range])) }
-                    if let known = shortSpellings[key] {
+                    if let known = shortSpellings[low: key.low, high: key.high] {
                         spelling = known
                     } else {
                         spelling = learn(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
-                        shortSpellings[key] = spelling
+                        shortSpellings.insert(low: key.low, high: key.high, spelling)
                     }
                 } else {
                     let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
@@ -247,7 +242,7 @@ struct SegmentBuilder {
     /// Names a pair of term ids seen side by side for the first time.
     private mutating func learnPair(_ key: UInt64) -> Int32 {
         let id = Int32(pairNames.count)
-        pairIDs[key] = id
+        pairIDs.insert(low: key, high: 0, id)
         pairNames.append(termNames[Int(key >> 32)] + " " + termNames[Int(key & 0xFFFF_FFFF)])
         pairLists.append(OpenList())
         pairCounts.append(0)

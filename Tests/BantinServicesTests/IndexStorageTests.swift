@@ -34,6 +34,29 @@ import Testing
 
     /// The per-article tables are shared between the follower and readers: each copy must keep exactly what it
     /// had, whichever of them appends or changes an element afterwards, across chunk boundaries.
+    /// The builder's vocabulary map answers as a Dictionary would, through its growth from 1,024 slots to
+    /// 131,072, for keys that differ in one word only and for keys that share their home slot's neighbourhood.
+    @Test func wordKeyMapAnswersAsADictionary() {
+        var map = WordKeyMap<Int32>(empty: -1)
+        var reference: [String: Int32] = [:]
+        var state: UInt64 = 7
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state }
+        for n in 0..<50_000 {
+            let (low, high) = n % 3 == 0 ? (UInt64(n), UInt64(0)) : n % 3 == 1 ? (UInt64(0), UInt64(n)) : (next(), next())
+            let key = "\(low)/\(high)"
+            guard reference[key] == nil else { continue }
+            #expect(map[low: low, high: high] == nil)
+            map.insert(low: low, high: high, Int32(n))
+            reference[key] = Int32(n)
+        }
+        #expect(map.count == reference.count)
+        for (key, value) in reference {
+            let words = key.split(separator: "/").map { UInt64($0)! }
+            #expect(map[low: words[0], high: words[1]] == value)
+        }
+        #expect(map[low: 1, high: 1] == nil && map[low: UInt64.max, high: 3] == nil)
+    }
+
     @Test func chunkedArrayCopiesKeepTheirOwnElements() {
         let size = ChunkedArray<Int>.chunkSize
         var writer = ChunkedArray<String>()

@@ -151,7 +151,7 @@ public struct ArticleCleaner: Sendable {
             if block.utf8.first.map(isDigit) == true, firstMatch(mediaPlayerLine, in: block) != nil { return true }
         }
         // Slug line: only ASCII lower case, digits, spaces and hyphens, at least five words.
-        let slugBytes = block.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x20 || $0 == 0x2D }
+        let slugBytes = block.utf8.allSatisfy { (0x61...0x7A).contains($0) || isDigit($0) || $0 == 0x20 || $0 == 0x2D }
         if slugBytes, block.utf8.count(where: { $0 == 0x20 }) >= 4 { return true }
         return false
     }

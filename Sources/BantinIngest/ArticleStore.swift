@@ -374,7 +374,7 @@ public final class ArticleStore: @unchecked Sendable {
     static func writePositions(articleID: String, feedSeq: UInt64, head: UInt64, to change: inout ByteBuffer) {
         WireEncoding.writeVarintField(2, head, to: &change)  // Change.head_seq
         WireEncoding.writeVarintField(3, feedSeq, to: &change)  // Change.seq
-        WireEncoding.writeLengthDelimitedField(4, Array(articleID.utf8), to: &change)  // Change.article_id
+        WireEncoding.writeLengthDelimitedField(4, articleID.utf8, to: &change)  // Change.article_id
     }
 
     /// Backpressure for bulk loads: waits while `maxBacklog` or more articles are waiting for their extraction

@@ -66,7 +66,7 @@ struct SegmentBuilder {
 
     /// Spellings of up to 16 UTF-8 bytes (nearly every syllable), packed into two words (low, high): no string
     /// to build or normalize. Longer spellings are keyed by their string.
-    private var shortSpellings = WordKeyMap<Spelling>(empty: Spelling(term: -1, exact: -1))
+    private var shortSpellings = WordKeyMap<Spelling>()
     private var spellings: [String: Spelling] = [:]
     private var termNames: [String] = []
     private var termIDs: [String: Int32] = [:]
@@ -74,7 +74,7 @@ struct SegmentBuilder {
     private var exactIDs: [String: Int32] = [:]
 
     /// Two term ids (first in the high half of the low word) → the pair's id.
-    private var pairIDs = WordKeyMap<Int32>(empty: -1)
+    private var pairIDs = WordKeyMap<Int32>()
     private var pairNames: [String] = []
 
     private var termLists: [OpenList] = []

@@ -6,21 +6,12 @@ struct WordKeyMap<Value: Sendable>: Sendable {
     private struct Slot: Sendable {
         var low: UInt64
         var high: UInt64
-        var value: Value
-        var used: Bool
+        var value: Value?  // nil: the slot is free
     }
 
-    private var slots: [Slot]
-    private var shift: UInt64  // 64 − log2(slots.count): the hash's top bits pick the slot
-    private let empty: Value
+    private var slots = Array(repeating: Slot(low: 0, high: 0, value: nil), count: 1024)
+    private var shift: UInt64 = 64 - 10  // 64 − log2(slots.count): the hash's top bits pick the slot
     private(set) var count = 0
-
-    /// `empty` fills unused slots; it is never returned.
-    init(empty: Value) {
-        self.empty = empty
-        slots = Array(repeating: Slot(low: 0, high: 0, value: empty, used: false), count: 1024)
-        shift = 64 - 10
-    }
 
     @inline(__always)
     private func home(_ low: UInt64, _ high: UInt64) -> Int {
@@ -31,8 +22,8 @@ struct WordKeyMap<Value: Sendable>: Sendable {
     subscript(low low: UInt64, high high: UInt64) -> Value? {
         let mask = slots.count - 1
         var i = home(low, high)
-        while slots[i].used {
-            if slots[i].low == low, slots[i].high == high { return slots[i].value }
+        while let value = slots[i].value {
+            if slots[i].low == low, slots[i].high == high { return value }
             i = (i + 1) & mask
         }
         return nil
@@ -43,19 +34,19 @@ struct WordKeyMap<Value: Sendable>: Sendable {
         if (count + 1) * 2 > slots.count { grow() }
         let mask = slots.count - 1
         var i = home(low, high)
-        while slots[i].used {
+        while slots[i].value != nil {
             precondition(slots[i].low != low || slots[i].high != high, "key inserted twice")
             i = (i + 1) & mask
         }
-        slots[i] = Slot(low: low, high: high, value: value, used: true)
+        slots[i] = Slot(low: low, high: high, value: value)
         count += 1
     }
 
     private mutating func grow() {
         let old = slots
-        slots = Array(repeating: Slot(low: 0, high: 0, value: empty, used: false), count: old.count * 2)
+        slots = Array(repeating: Slot(low: 0, high: 0, value: nil), count: old.count * 2)
         shift -= 1
         count = 0
-        for slot in old where slot.used { insert(low: slot.low, high: slot.high, slot.value) }
+        for slot in old { if let value = slot.value { insert(low: slot.low, high: slot.high, value) } }
     }
 }

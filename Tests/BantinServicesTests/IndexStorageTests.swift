@@ -37,7 +37,7 @@ import Testing
     /// The builder's vocabulary map answers as a Dictionary would, through its growth from 1,024 slots to
     /// 131,072, for keys that differ in one word only and for keys that share their home slot's neighbourhood.
     @Test func wordKeyMapAnswersAsADictionary() {
-        var map = WordKeyMap<Int32>(empty: -1)
+        var map = WordKeyMap<Int32>()
         var reference: [String: Int32] = [:]
         var state: UInt64 = 7
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state }

@@ -142,17 +142,6 @@ public enum VietnameseText {
             let kinds = Letters.kindBelow3000
             var letters = 0, visible = 0, i = 0
             while i < bytes.count {
-                let byte = bytes[i]
-                if byte < 0x80 {  // ASCII on its own path: letters, white space (tab to CR, space), the rest
-                    if byte | 0x20 &- 0x61 < 26 {
-                        letters += 1
-                        visible += 1
-                    } else if !(byte &- 0x09 < 5 || byte == 0x20) {
-                        visible += 1
-                    }
-                    i += 1
-                    continue
-                }
                 let (value, length) = decodeScalar(bytes, at: i)
                 switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
                 case .letter: letters += 1; visible += 1
@@ -571,7 +560,7 @@ enum Letters {
     }
 
     /// The vowel `value` is, if it is one: read from a flat table (normalizing asks it of every letter).
-    static func vowel(_ value: UInt32, in table: [UInt32] = vowelBelow1F00) -> Vowel? {
+    static func vowel(_ value: UInt32, in table: [UInt32]) -> Vowel? {
         guard value < 0x1F00 else { return nil }
         let packed = table[Int(value)]
         guard packed != 0 else { return nil }

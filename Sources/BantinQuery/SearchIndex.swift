@@ -28,6 +28,8 @@ public final class SearchIndex: Sendable {
         var eventDocuments = ChunkedArray<Int32>()
         /// Entities by number (ids map to numbers in the segment that first mentions them).
         var entities = ChunkedArray<Entity>()
+        /// The spellings stored bodies are coded in (`StoredBody`).
+        var spellings = ChunkedArray<String>()
         var appliedSeq: UInt64 = 0
         var headSeq: UInt64 = 0
 
@@ -42,7 +44,9 @@ public final class SearchIndex: Sendable {
             return segments[low]
         }
 
-        func article(_ document: Int32) -> Article { segment(containing: document).article(document) }
+        func article(_ document: Int32) -> Article { segment(containing: document).article(document, spellings: spellings) }
+        /// The article without its body, for its id and title: no decoding of the body.
+        func heading(_ document: Int32) -> Article { segment(containing: document).heading(document) }
         func extraction(_ document: Int32) -> Extraction { segment(containing: document).extraction(document) }
 
         func document(id: String) -> Int32? {
@@ -110,6 +114,7 @@ public final class SearchIndex: Sendable {
     func replace(with snapshot: Snapshot) {
         writer.withLockedValue { w in
             w.next = snapshot
+            w.builder = SegmentBuilder(vocabulary: snapshot.spellings)
             w.builder.begin(at: Int32(snapshot.documentCount))
             w.articleNumbers = [:]
             w.entityNumbers = [:]
@@ -141,6 +146,7 @@ public final class SearchIndex: Sendable {
         let caughtUp = writer.withLockedValue { w in
             for change in changes { Self.apply(change, to: &w) }
             if let segment = w.builder.seal() { w.next.segments.appendMerging(segment) }
+            w.next.spellings = w.builder.vocabulary
             let published = w.next
             current.withLockedValue { $0 = published }
             return published.appliedSeq >= published.headSeq
@@ -189,8 +195,7 @@ public final class SearchIndex: Sendable {
                 mentioned.append(number)
             }
         }
-        let (length, titleLength) = w.builder.add(title: article.title, body: Self.body(of: article), article: kept, extraction: extraction,
-                                                  mentioned: mentioned, introduced: introduced)
+        let (length, titleLength) = w.builder.add(article: kept, extraction: extraction, mentioned: mentioned, introduced: introduced)
         s.lengths.append(length)
         s.titleLengths.append(titleLength)
         s.lengthsBefore.append(s.lengthsBefore[Int(doc)] + Int(length))
@@ -618,7 +623,7 @@ public final class SearchIndex: Sendable {
             events += extraction.events.filter { $0.participantIDs.contains(id) }
         }
         page.events = events.enumerated().sorted { ($0.element.date, $0.offset) < ($1.element.date, $1.offset) }.map(\.element)
-        page.articleIDs = articles.map { s.article($0).id }
+        page.articleIDs = articles.map { s.heading($0).id }
 
         // Association: the Dice coefficient of the two article sets, 2·|A∩B| / (|A| + |B|). It rewards
         // entities that appear mostly together and discounts ones that are everywhere.
@@ -683,7 +688,7 @@ public final class SearchIndex: Sendable {
                 let date = event.date.first?.isNumber == true ? event.date : s.dates[Int(d)]
                 if !request.dateFrom.isEmpty, date.isEmpty || date < request.dateFrom { continue }
                 if !request.dateTo.isEmpty, date.isEmpty || (date > request.dateTo && !date.hasPrefix(request.dateTo)) { continue }
-                let article = s.article(d)
+                let article = s.heading(d)
                 var meeting = Meeting()
                 meeting.event = event
                 meeting.articleID = article.id

@@ -102,7 +102,8 @@ final class Segment: @unchecked Sendable {
 
     func contains(_ document: Int32) -> Bool { document >= firstDocument && document < endDocument }
 
-    func article(_ document: Int32) -> Article { storedBlock(document).article(document) }
+    func article(_ document: Int32, spellings: ChunkedArray<String>) -> Article { storedBlock(document).article(document, spellings: spellings) ?? Article() }
+    func heading(_ document: Int32) -> Article { storedBlock(document).heading(document) ?? Article() }
     func extraction(_ document: Int32) -> Extraction { storedBlock(document).extraction(document) }
 
     private func storedBlock(_ document: Int32) -> StoredArticles {
@@ -139,10 +140,13 @@ final class Segment: @unchecked Sendable {
     var byteCount: Int { bytes.count + checkpoints.count * MemoryLayout<Checkpoint>.stride + stored.reduce(0) { $0 + $1.bytes.count + $1.ends.count * 8 } }
 }
 
-/// The stored records of a run of documents: per document a packed `Article` (without its full text) and a
-/// packed `Extraction` holding its roles, documents and events, `bytes[ends[2i - 1] ..< ends[2i]]` and the next.
+/// The stored records of a run of documents: per document a packed `Article` (without its full text, and without
+/// its paragraphs and captions when the third record holds them), a packed `Extraction` holding its roles,
+/// documents and events, and its body as `StoredBody` codes (empty when not coded); `bytes[ends[3i - 1] ..< ends[3i]]`
+/// and the next two.
 final class StoredArticles: @unchecked Sendable {
     // @unchecked: written once, in init, only read afterwards; deinit frees the buffer.
+    static let recordsPerDocument = 3
     let firstDocument: Int32
     let bytes: UnsafeBufferPointer<UInt8>
     let ends: [Int]
@@ -158,17 +162,26 @@ final class StoredArticles: @unchecked Sendable {
 
     deinit { if mapping == nil { bytes.deallocate() } }
 
-    var documentCount: Int { ends.count / 2 }
+    var documentCount: Int { ends.count / Self.recordsPerDocument }
 
-    /// The stored record `k` (0: the article, 1: its extraction) of `document`.
+    /// The stored record `k` (0: the article, 1: its extraction, 2: its body) of `document`.
     func record(_ document: Int32, _ k: Int) -> UnsafeRawBufferPointer {
-        let i = 2 * Int(document - firstDocument) + k
+        let i = Self.recordsPerDocument * Int(document - firstDocument) + k
         let start = i == 0 ? 0 : ends[i - 1]
         return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<ends[i]])
     }
 
-    func article(_ document: Int32) -> Article {
-        (try? Article(unpacking: record(document, 0))) ?? Article()
+    /// The article of `document` without its paragraphs and captions when they are coded (its id, title, lead...).
+    func heading(_ document: Int32) -> Article? { try? Article(unpacking: record(document, 0)) }
+
+    /// The article of `document`, its body decoded with `spellings` (see `StoredBody`); nil if the record is corrupt.
+    func article(_ document: Int32, spellings: ChunkedArray<String>) -> Article? {
+        guard var article = heading(document) else { return nil }
+        let body = record(document, 2)
+        if !body.isEmpty {
+            do throws(StoredBody.Corrupt) { try StoredBody.decode(body, spellings: spellings, into: &article) } catch { return nil }
+        }
+        return article
     }
 
     func extraction(_ document: Int32) -> Extraction {

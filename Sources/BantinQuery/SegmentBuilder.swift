@@ -10,6 +10,8 @@ struct SegmentBuilder {
     private struct Spelling {
         var term: Int32
         var exact: Int32  // −1: no diacritics, the folded form is the only one
+        /// Its index in `vocabulary`: what stored bodies are written in (`StoredBody`).
+        var code: Int32
     }
 
     /// One list being written; its buffers are reused from batch to batch.
@@ -68,6 +70,11 @@ struct SegmentBuilder {
     /// to build or normalize. Longer spellings are keyed by their string.
     private var shortSpellings = WordKeyMap<Spelling>()
     private var spellings: [String: Spelling] = [:]
+    /// Every spelling met, in the order met, for readers to decode stored bodies with: it only grows, and a
+    /// snapshot's copy covers every code its segments use. Loaded from a snapshot, its spellings are filed in the
+    /// lookup tables above (`filed` of them so far) before the next document is added.
+    private(set) var vocabulary: ChunkedArray<String>
+    private var filed = 0
     private var termNames: [String] = []
     private var termIDs: [String: Int32] = [:]
     private var exactNames: [String] = []
@@ -105,6 +112,12 @@ struct SegmentBuilder {
     private var exactLastDocument: [Int32] = []  // per exact id: the last document that listed it
     private var encodedPositions: [UInt8] = []
     private var entry = EntryScratch()
+    private var body = StoredBody.Encoder()
+
+    /// A builder whose spelling codes continue `vocabulary` (a loaded snapshot's).
+    init(vocabulary: ChunkedArray<String> = ChunkedArray()) {
+        self.vocabulary = vocabulary
+    }
 
     /// Positions left between the title and the body, so that no phrase spans the two.
     static let fieldGap: Int32 = 8
@@ -117,11 +130,15 @@ struct SegmentBuilder {
         for i in exactLastDocument.indices { exactLastDocument[i] = -1 }
     }
 
-    /// Adds the next document of the batch: its text, the records kept for display, the entities it mentions
-    /// (distinct) and those mentioned here for the first time. Returns its length in positions (title, gap and
-    /// body) and its title's.
-    mutating func add(title: String, body: String, article: Article, extraction: Extraction,
+    /// Adds the next document of the batch: the article as kept for display (its body is `SearchIndex.body(of:)`),
+    /// its extraction, the entities it mentions (distinct) and those mentioned here for the first time. Returns its
+    /// length in positions (title, gap and body) and its title's.
+    mutating func add(article: Article, extraction: Extraction,
                       mentioned: [Int32], introduced: [(id: String, number: Int32)]) -> (length: Int32, titleLength: Int32) {
+        while filed < vocabulary.count {
+            file(vocabulary[filed], code: Int32(filed))
+            filed += 1
+        }
         let document = firstDocument + Int32(documentCount)
         documentCount += 1
         articleNumbers[article.id] = document
@@ -130,10 +147,12 @@ struct SegmentBuilder {
         occurrenceTerms.removeAll(keepingCapacity: true)
         occurrencePositions.removeAll(keepingCapacity: true)
         var position: Int32 = 0
-        tokenize(title, from: &position, document: document)
+        tokenize(article.title, from: &position, document: document, coding: false)
         let titleLength = position
         position += Self.fieldGap
-        tokenize(body, from: &position, document: document)
+        let coding = StoredBody.codable(article)
+        if coding { body.start(paragraphs: article.paragraphs.count, captions: article.captions.count) }
+        tokenize(SearchIndex.body(of: article), from: &position, document: document, coding: coding)
 
         // Chain each term's occurrences and count each pair (two terms at consecutive positions, so never across
         // the title gap).
@@ -191,7 +210,12 @@ struct SegmentBuilder {
             pairLists[pair].append(document, &entry)
         }
 
-        article.pack(into: &stored)
+        var shown = article
+        if coding {
+            shown.paragraphs = []
+            shown.captions = []
+        }
+        shown.pack(into: &stored)
         storedEnds.append(stored.writerIndex)
         // Entities and mentions are kept by the index itself; the rest is read back for entity pages and meetings.
         if !extraction.roles.isEmpty || !extraction.documents.isEmpty || !extraction.events.isEmpty {
@@ -202,10 +226,14 @@ struct SegmentBuilder {
             kept.pack(into: &stored)
         }
         storedEnds.append(stored.writerIndex)
+        if coding { stored.writeBytes(body.bytes) }
+        storedEnds.append(stored.writerIndex)
         return (position, titleLength)
     }
 
-    private mutating func tokenize(_ field: String, from position: inout Int32, document: Int32) {
+    /// Files each token of `field` under its spelling and lists it from `position` on; with `coding`, also writes
+    /// the field as the stored body (`body`).
+    private mutating func tokenize(_ field: String, from position: inout Int32, document: Int32, coding: Bool) {
         var field = field
         field.makeContiguousUTF8()
         let ranges = VietnameseText.tokenRanges(field)
@@ -215,16 +243,12 @@ struct SegmentBuilder {
                 if range.count <= 16 {
                     var key: (low: UInt64, high: UInt64) = (0, 0)
                     withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[range])) }
-                    if let known = shortSpellings[low: key.low, high: key.high] {
-                        spelling = known
-                    } else {
-                        spelling = learn(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
-                        shortSpellings.insert(low: key.low, high: key.high, spelling)
-                    }
+                    spelling = shortSpellings[low: key.low, high: key.high] ?? learn(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
                 } else {
                     let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
                     spelling = spellings[raw] ?? learn(raw)
                 }
+                if coding { body.token(spelling.code, at: range, of: bytes) }
                 occurrenceTerms.append(spelling.term)
                 occurrencePositions.append(position)
                 // An exact form is listed once per document, when first seen in it.
@@ -236,6 +260,7 @@ struct SegmentBuilder {
                 }
                 position += 1
             }
+            if coding { body.finish(bytes) }
         }
     }
 
@@ -250,8 +275,16 @@ struct SegmentBuilder {
         return id
     }
 
-    /// Files a spelling seen for the first time under its folded syllable and its exact form.
+    /// Adds a spelling seen for the first time to the vocabulary.
     private mutating func learn(_ raw: String) -> Spelling {
+        vocabulary.append(raw)
+        filed += 1
+        return file(raw, code: Int32(vocabulary.count - 1))
+    }
+
+    /// Files spelling `code` under its folded syllable and its exact form.
+    @discardableResult
+    private mutating func file(_ raw: String, code: Int32) -> Spelling {
         func id(_ name: String, _ ids: inout [String: Int32], _ names: inout [String], _ lists: inout [OpenList]) -> Int32 {
             if let id = ids[name] { return id }
             let id = Int32(names.count)
@@ -271,8 +304,16 @@ struct SegmentBuilder {
             exact = id(lower, &exactIDs, &exactNames, &exactLists)
             while exactLastDocument.count < exactNames.count { exactLastDocument.append(-1) }
         }
-        let spelling = Spelling(term: term, exact: exact)
-        if raw.utf8.count > 16 { spellings[raw] = spelling }
+        let spelling = Spelling(term: term, exact: exact, code: code)
+        if raw.utf8.count > 16 {
+            spellings[raw] = spelling
+        } else {
+            var key: (low: UInt64, high: UInt64) = (0, 0)
+            var raw = raw
+            raw.makeContiguousUTF8()
+            withUnsafeMutableBytes(of: &key) { key in raw.utf8.withContiguousStorageIfAvailable { key.copyMemory(from: UnsafeRawBufferPointer($0)) } }
+            shortSpellings.insert(low: key.low, high: key.high, spelling)
+        }
         return spelling
     }
 

@@ -179,6 +179,59 @@ import Testing
         }
     }
 
+    /// Stored bodies are kept as spelling codes (`StoredBody`): every article must read back byte for byte, whatever
+    /// lies between its tokens, before and after a snapshot round trip, and articles applied after the load (whose
+    /// new spellings continue the loaded vocabulary) as well. A paragraph holding a line break is stored as it is.
+    @Test func storedBodiesReadBackByteForByteAcrossSnapshots() throws {
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) % n }
+        let words = ["Người", "người", "NGƯỜI", "tỉnh", "Hoà", "hòa", "ủy", "2026", "Nghị quyết", "03/2025/NQ-HĐND", "đồng chí",
+                     "Thành phố Hồ Chí Minh", "nghiêngnghiêngnghiêng", "x", "café", "COVID-19"]
+        let gaps = [" ", " ", " ", ", ", ".  ", " - ", "\t", " (", ") ", "“", "”", "", "…"]
+        func line() -> String {
+            var text = next(3) == 0 ? gaps[next(gaps.count)] : ""
+            for _ in 0..<next(30) { text += words[next(words.count)] + gaps[next(gaps.count)] }
+            return text
+        }
+        func article(_ k: Int) -> Change {
+            var change = Self.change(k, title: "Bài \(k)", body: "")
+            change.stored!.article!.paragraphs = (0..<next(5)).map { _ in line() }
+            change.stored!.article!.captions = (0..<next(3)).map { _ in line() }
+            if k % 17 == 0 { change.stored!.article!.paragraphs.append("hai\ndòng") }  // not coded: would not split back
+            return change
+        }
+        let first = (1...150).map(article), later = (151...300).map(article)
+        let index = SearchIndex()
+        for batch in stride(from: 0, to: first.count, by: 40) { index.apply(Array(first[batch..<min(batch + 40, first.count)])) }
+        for change in first { #expect(index.article(id: change.stored!.article!.id) == change.stored!.article!) }
+
+        let path = NSTemporaryDirectory() + "bantin-bodies-\(UUID().uuidString).snapshot"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try IndexSnapshot.write(index, to: path)
+        let loaded = SearchIndex()
+        try IndexSnapshot.load(from: path, into: loaded)
+        loaded.apply(later)
+        for change in first + later { #expect(loaded.article(id: change.stored!.article!.id) == change.stored!.article!) }
+        #expect(try Self.results(loaded, "thanh pho ho chi minh").count > 1)
+    }
+
+    /// A coded body that does not decode (a code past the vocabulary, a literal past the record, the wrong number of
+    /// lines) is refused rather than read out of bounds.
+    @Test func corruptStoredBodiesAreRefused() {
+        let spellings = ChunkedArray(["một", "hai"])
+        func decode(_ bytes: [UInt8]) -> Article? {
+            var article = Article()
+            return bytes.withUnsafeBytes { raw in
+                do throws(StoredBody.Corrupt) { try StoredBody.decode(raw, spellings: spellings, into: &article); return article } catch { return nil }
+            }
+        }
+        #expect(decode([1, 0, 0, 0 << 1 | 1, 1 << 1, 0])?.paragraphs == ["một hai"])
+        #expect(decode([1, 0, 0, 2 << 1 | 1]) == nil)  // code 2 of 2 spellings
+        #expect(decode([1, 0, 5, 0x41]) == nil)  // a 5-byte literal with 1 byte left
+        #expect(decode([2, 0, 0, 0 << 1, 0]) == nil)  // two paragraphs, one line
+        #expect(decode([1, 0, 0, 0x80]) == nil)  // a varint cut short
+    }
+
     static func change(_ seq: Int, title: String, body: String) -> Change {
         var article = Article()
         article.id = "hand-\(seq)"

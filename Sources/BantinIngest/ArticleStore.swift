@@ -10,9 +10,12 @@ import NIOPosix
 /// - Every accepted article gets `seq` (accept order) and is committed before its reply. Calls
 ///   arriving together share one transaction (group commit): a bulk load pays one fsync per batch,
 ///   not per article, and no reply goes out before its batch is durable.
-/// - Articles wait in the outbox (`extraction IS NULL`) until their extraction is stored; that
+/// - Articles wait in the outbox (the `pending` table) until their extraction is stored; that
 ///   assigns `feed_seq`, the article's position in the change feed. The feed therefore only holds
 ///   complete articles, in the order they became complete.
+/// - Extractions are rows of their own (`extractions`), not a column of the article: SQLite rewrites a
+///   whole row on UPDATE, which for an article (normalized structure, text and original) wrote some
+///   15 KB to the log again for every extraction stored.
 /// - All SQLite work runs on one dedicated thread, which also serializes it.
 public final class ArticleStore: @unchecked Sendable {
     // @unchecked: `database`, `fingerprints` and the statements are touched only on `thread`;
@@ -87,34 +90,62 @@ public final class ArticleStore: @unchecked Sendable {
                 body_hash TEXT NOT NULL UNIQUE,
                 fingerprint INTEGER NOT NULL,
                 article BLOB NOT NULL,        -- Article without original_text
-                original_text TEXT,           -- the submission as given
-                extraction BLOB,
-                feed_seq INTEGER UNIQUE,
+                original_text TEXT            -- the submission as given
+            );
+            -- The outbox: accepted articles whose extraction is not stored yet.
+            CREATE TABLE IF NOT EXISTS pending (
+                seq INTEGER PRIMARY KEY,      -- the article's
                 attempts INTEGER NOT NULL DEFAULT 0,
                 last_error TEXT
             );
-            CREATE INDEX IF NOT EXISTS articles_pending ON articles (seq) WHERE extraction IS NULL;
+            -- The change feed: each article once its extraction is stored, in that order.
+            CREATE TABLE IF NOT EXISTS extractions (
+                feed_seq INTEGER PRIMARY KEY,
+                article_seq INTEGER NOT NULL UNIQUE,
+                extraction BLOB NOT NULL
+            );
             """)
-        // Stores made before original_text had its own column keep it inside the article blob, which still reads.
-        var hasOriginalColumn = false
-        try database.prepare("SELECT 1 FROM pragma_table_info('articles') WHERE name = 'original_text'").rows { _ in hasOriginalColumn = true }
-        if !hasOriginalColumn { try database.execute("ALTER TABLE articles ADD COLUMN original_text TEXT") }
+        try Self.migrate(database)
         var accepted: UInt64 = 0
         var feed: UInt64 = 0
         var pending = 0
         var loaded = FingerprintIndex()
-        try database.prepare("SELECT id, fingerprint, feed_seq, extraction IS NULL FROM articles ORDER BY seq").rows { row in
+        try database.prepare("SELECT id, fingerprint FROM articles ORDER BY seq").rows { row in
             loaded.add(UInt64(bitPattern: row.int(1)), id: row.text(0))
-            accepted += 1
-            feed = max(feed, UInt64(row.int(2)))
-            if row.int(3) == 1 { pending += 1 }
         }
         try database.prepare("SELECT COALESCE(MAX(seq), 0) FROM articles").rows { accepted = UInt64($0.int(0)) }
+        try database.prepare("SELECT COALESCE(MAX(feed_seq), 0) FROM extractions").rows { feed = UInt64($0.int(0)) }
+        try database.prepare("SELECT COUNT(*) FROM pending").rows { pending = Int($0.int(0)) }
         fingerprints = loaded
         lastFeedSeq = feed
         heads = NIOLockedValueBox(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
+    }
+
+    /// Brings a store written by an earlier version to the current layout, once, in one transaction.
+    private static func migrate(_ database: SQLiteDatabase) throws {
+        var columns: Set<String> = []
+        try database.prepare("SELECT name FROM pragma_table_info('articles')").rows { columns.insert($0.text(0)) }
+        // Stores made before original_text had its own column keep it inside the article blob, which still reads.
+        if !columns.contains("original_text") { try database.execute("ALTER TABLE articles ADD COLUMN original_text TEXT") }
+        // Stores made before extractions had their own table (user_version 0) kept them, and the outbox, in article
+        // columns, which stay (SQLite cannot drop a UNIQUE column) but are emptied.
+        var version = 0
+        try database.prepare("PRAGMA user_version").rows { version = Int($0.int(0)) }
+        guard version < 1 else { return }
+        try database.transaction {
+            if columns.contains("extraction") {
+                try database.execute("""
+                    INSERT INTO extractions (feed_seq, article_seq, extraction)
+                        SELECT feed_seq, seq, extraction FROM articles WHERE extraction IS NOT NULL;
+                    INSERT INTO pending (seq, attempts, last_error) SELECT seq, attempts, last_error FROM articles WHERE extraction IS NULL;
+                    UPDATE articles SET extraction = NULL, feed_seq = NULL WHERE extraction IS NOT NULL;
+                    DROP INDEX IF EXISTS articles_pending;
+                    """)
+            }
+            try database.execute("PRAGMA user_version = 1")
+        }
     }
 
     public func close() async throws {
@@ -231,6 +262,7 @@ public final class ArticleStore: @unchecked Sendable {
     private lazy var findByHash = try! database.prepare("SELECT id FROM articles WHERE body_hash = ?")
     private lazy var insertArticle = try! database.prepare(
         "INSERT INTO articles (id, body_hash, fingerprint, article, original_text) VALUES (?, ?, ?, ?, ?) RETURNING seq")
+    private lazy var insertPending = try! database.prepare("INSERT INTO pending (seq) VALUES (?)")
 
     private func insert(_ candidate: Candidate, added: inout [(UInt64, String)]) throws -> SubmitResponse {
         var response = SubmitResponse()
@@ -256,6 +288,7 @@ public final class ArticleStore: @unchecked Sendable {
         article.originalText = ""  // its own column: the feed sends the blob as it is, without it
         try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .int(Int64(bitPattern: candidate.fingerprint)),
                                .blob(article.packedBytes()), .text(original)) { seq = UInt64($0.int(0)) }
+        try insertPending.run(.int(Int64(seq)))
         added.append((candidate.fingerprint, article.id))
         response.outcome = .accepted
         response.articleID = article.id
@@ -272,7 +305,10 @@ public final class ArticleStore: @unchecked Sendable {
     public func get(id: String) async throws -> StoredArticle? {
         try await thread.runIfActive {
             var found: StoredArticle?
-            try self.database.prepare("SELECT seq, article, extraction, original_text FROM articles WHERE id = ?").rows(.text(id)) { row in
+            try self.database.prepare("""
+                SELECT a.seq, a.article, e.extraction, a.original_text FROM articles a LEFT JOIN extractions e ON e.article_seq = a.seq
+                WHERE a.id = ?
+                """).rows(.text(id)) { row in
                 var stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
                 if !row.isNull(3) { stored.article?.originalText = row.text(3) }
                 found = stored
@@ -294,7 +330,7 @@ public final class ArticleStore: @unchecked Sendable {
     public func pending(after seq: UInt64 = 0, limit: Int) async throws -> [Article] {
         try await thread.runIfActive {
             var articles: [Article] = []
-            try self.database.prepare("SELECT seq, article FROM articles WHERE extraction IS NULL AND seq > ? ORDER BY seq LIMIT ?")
+            try self.database.prepare("SELECT a.seq, a.article FROM pending p JOIN articles a ON a.seq = p.seq WHERE p.seq > ? ORDER BY p.seq LIMIT ?")
                 .rows(.int(Int64(seq)), .int(Int64(limit))) { row in
                     var article = try Article(unpacking: ByteBuffer(bytes: row.blob(1)))
                     article.seq = UInt64(row.int(0))
@@ -312,20 +348,23 @@ public final class ArticleStore: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { enqueue(.extraction(articleID: articleID, packed: packed, $0)) }
     }
 
-    private lazy var updateExtraction = try! database.prepare(
-        "UPDATE articles SET extraction = ?, feed_seq = ?, last_error = NULL WHERE id = ? AND extraction IS NULL")
+    private lazy var removePending = try! database.prepare("DELETE FROM pending WHERE seq = (SELECT seq FROM articles WHERE id = ?) RETURNING seq")
+    private lazy var insertExtraction = try! database.prepare("INSERT INTO extractions (feed_seq, article_seq, extraction) VALUES (?, ?, ?)")
 
     /// On `thread`, inside the commit transaction.
     private func update(_ articleID: String, _ packedExtraction: [UInt8]) throws -> UInt64? {
+        var articleSeq: Int64?
+        try removePending.rows(.text(articleID)) { articleSeq = $0.int(0) }
+        guard let articleSeq else { return nil }  // unknown, or already extracted
         let next = lastFeedSeq + 1
-        guard try updateExtraction.run(.blob(packedExtraction), .int(Int64(next)), .text(articleID)) == 1 else { return nil }
+        try insertExtraction.run(.int(Int64(next)), .int(articleSeq), .blob(packedExtraction))
         lastFeedSeq = next
         return next
     }
 
     public func recordExtractionFailure(articleID: String, _ error: String) async throws {
         _ = try await thread.runIfActive {
-            try self.database.prepare("UPDATE articles SET attempts = attempts + 1, last_error = ? WHERE id = ?")
+            try self.database.prepare("UPDATE pending SET attempts = attempts + 1, last_error = ? WHERE seq = (SELECT seq FROM articles WHERE id = ?)")
                 .run(.text(error), .text(articleID))
         }
     }
@@ -335,9 +374,9 @@ public final class ArticleStore: @unchecked Sendable {
         let head = heads.withLockedValue { $0.feedSeq }
         return try await thread.runIfActive {
             var changes: [PackedChange] = []
-            let columns = positionsOnly ? "id, feed_seq" : "id, feed_seq, seq, article, extraction"
+            let columns = positionsOnly ? "a.id, e.feed_seq" : "a.id, e.feed_seq, a.seq, a.article, e.extraction"
             try self.database.prepare("""
-                SELECT \(columns) FROM articles WHERE feed_seq > ? ORDER BY feed_seq LIMIT ?
+                SELECT \(columns) FROM extractions e JOIN articles a ON a.seq = e.article_seq WHERE e.feed_seq > ? ORDER BY e.feed_seq LIMIT ?
                 """).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
                 let feedSeq = UInt64(row.int(1))
                 var change = ByteBuffer()

@@ -6,8 +6,8 @@ import ServiceLifecycle
 
 /// Delivers stored articles to bantin-extract and stores what comes back. An article is
 /// "pending" until then; if extract is down or slow, the worker retries with exponential backoff
-/// (100 ms doubling to 10 s) for as long as it takes. Nothing is lost: the outbox is the
-/// `extraction IS NULL` rows of the store, so a restart picks up where it stopped.
+/// (100 ms doubling to 10 s) for as long as it takes. Nothing is lost: the outbox is the store's
+/// `pending` table, so a restart picks up where it stopped.
 public final class ExtractionOutbox: Service, Sendable {
     private let store: ArticleStore
     private let extractor: RPCClient

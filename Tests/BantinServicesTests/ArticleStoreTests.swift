@@ -1,5 +1,5 @@
 import BantinCore
-import BantinIngest
+@testable import BantinIngest
 import Foundation
 import NIOCore
 import NIOConcurrencyHelpers
@@ -42,6 +42,50 @@ import BantinCorpus
         #expect(parsed.stored?.article?.extractionStatus == .extracted)
         // Storing an extraction twice does not move the article in the feed.
         #expect(try await store.storeExtraction(articleID: accepted.articleID, extraction) == nil)
+        try await store.close()
+    }
+
+    /// A store written before extractions had their own table (they and the outbox were article columns) opens
+    /// with its feed, its outbox and its retry counts where they were, once: reopening moves nothing again.
+    @Test func aStoreOfTheEarlierLayoutKeepsItsFeedAndOutbox() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let generator = CorpusGenerator(seed: 3)
+        let articles = try (0..<2).map { try ArticleStore.prepare(SubmitRequest(text: generator.article($0).text)).article }
+        var extraction = Extraction()
+        var entity = Entity()
+        entity.id = "per:nong-thanh-tung"
+        extraction.entities = [entity]
+        do {
+            let old = try SQLiteDatabase(path: "\(directory)/articles.sqlite")
+            try old.execute("""
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE articles (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body_hash TEXT NOT NULL UNIQUE,
+                    fingerprint INTEGER NOT NULL, article BLOB NOT NULL, original_text TEXT, extraction BLOB, feed_seq INTEGER UNIQUE,
+                    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+                CREATE INDEX articles_pending ON articles (seq) WHERE extraction IS NULL;
+                """)
+            try old.prepare("INSERT INTO articles (id, body_hash, fingerprint, article, extraction, feed_seq) VALUES (?, 'h0', 0, ?, ?, 1)")
+                .run(.text(articles[0].id), .blob(articles[0].packedBytes()), .blob(extraction.packedBytes()))
+            try old.prepare("INSERT INTO articles (id, body_hash, fingerprint, article, attempts, last_error) VALUES (?, 'h1', 0, ?, 2, 'down')")
+                .run(.text(articles[1].id), .blob(articles[1].packedBytes()))
+        }
+
+        var store = try ArticleStore(directory: directory)
+        #expect(store.currentHeads.acceptedSeq == 2 && store.currentHeads.feedSeq == 1 && store.currentHeads.pending == 1)
+        let feed = try await store.changes(after: 0, limit: 10).map { try Change(unpacking: $0.bytes) }
+        #expect(feed.map(\.articleID) == [articles[0].id] && feed.map(\.seq) == [1])
+        #expect(feed.first?.stored?.extraction == extraction)
+        #expect(try await store.pending(limit: 10).map(\.id) == [articles[1].id])
+        #expect(try await store.get(id: articles[1].id)?.article?.extractionStatus == .pending)
+        #expect(try await store.storeExtraction(articleID: articles[1].id, extraction) == 2)
+        try await store.close()
+
+        store = try ArticleStore(directory: directory)
+        #expect(store.currentHeads.feedSeq == 2 && store.currentHeads.pending == 0)
+        #expect(try await store.changes(after: 0, limit: 10).count == 2)
+        #expect(try await store.pending(limit: 10).isEmpty)
         try await store.close()
     }
 

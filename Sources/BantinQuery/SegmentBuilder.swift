@@ -150,9 +150,9 @@ struct SegmentBuilder {
         tokenize(article.title, from: &position, document: document, coding: false)
         let titleLength = position
         position += Self.fieldGap
-        let coding = StoredBody.codable(article)
-        if coding { body.start(paragraphs: article.paragraphs.count, captions: article.captions.count) }
-        tokenize(SearchIndex.body(of: article), from: &position, document: document, coding: coding)
+        body.start(paragraphs: article.paragraphs.count, captions: article.captions.count)
+        tokenize(SearchIndex.body(of: article), from: &position, document: document, coding: true)
+        let coded = body.splitsBack
 
         // Chain each term's occurrences and count each pair (two terms at consecutive positions, so never across
         // the title gap).
@@ -211,7 +211,7 @@ struct SegmentBuilder {
         }
 
         var shown = article
-        if coding {
+        if coded {
             shown.paragraphs = []
             shown.captions = []
         }
@@ -226,7 +226,7 @@ struct SegmentBuilder {
             kept.pack(into: &stored)
         }
         storedEnds.append(stored.writerIndex)
-        if coding { stored.writeBytes(body.bytes) }
+        if coded { stored.writeBytes(body.bytes) }
         storedEnds.append(stored.writerIndex)
         return (position, titleLength)
     }

@@ -16,17 +16,14 @@ import BantinCore
 enum StoredBody {
     struct Corrupt: Error {}
 
-    /// Whether the body of `article` can be coded: a paragraph or caption holding a line break would not split back.
-    static func codable(_ article: Article) -> Bool {
-        !article.paragraphs.contains { $0.utf8.contains(10) } && !article.captions.contains { $0.utf8.contains(10) }
-    }
-
     /// Writes the coding of one body while its tokens are met in order (see `SegmentBuilder.tokenize`).
     struct Encoder {
         private(set) var bytes: [UInt8] = []
         /// The last token's code, written once the text after it is known; −1 before the first token.
         private var pending = -1
         private var end = 0
+        private var lines = 0
+        private var lineBreaks = 0
 
         mutating func start(paragraphs: Int, captions: Int) {
             bytes.removeAll(keepingCapacity: true)
@@ -34,7 +31,13 @@ enum StoredBody {
             LEB128.append(captions, to: &bytes)
             pending = -1
             end = 0
+            lines = paragraphs + captions
+            lineBreaks = 0
         }
+
+        /// Whether the finished body splits back into its paragraphs and captions: not when one of them holds a line
+        /// break of its own (the article is then stored as it is).
+        var splitsBack: Bool { lineBreaks == max(lines - 1, 0) }
 
         /// The token at `range` of `text` has spelling `code`.
         mutating func token(_ code: Int32, at range: Range<Int>, of text: UnsafeBufferPointer<UInt8>) {
@@ -52,7 +55,9 @@ enum StoredBody {
             }
             if pending >= 0 { LEB128.append(pending << 1, to: &bytes) }
             LEB128.append(next - end, to: &bytes)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[end..<next]))
+            let gap = UnsafeBufferPointer(rebasing: text[end..<next])
+            for byte in gap where byte == 10 { lineBreaks += 1 }
+            bytes.append(contentsOf: gap)
         }
     }
 

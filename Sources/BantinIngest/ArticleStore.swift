@@ -1,5 +1,6 @@
 import BantinCore
 import COpenSSL
+import CSQLite
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -18,11 +19,11 @@ import NIOPosix
 ///   15 KB to the log again for every extraction stored.
 /// - All SQLite work runs on one dedicated thread, which also serializes it.
 public final class ArticleStore: @unchecked Sendable {
-    // @unchecked: `database`, `fingerprints` and the statements are touched only on `thread`;
+    // @unchecked: `database`, `signatures` and the statements are touched only on `thread`;
     // `queue` and `heads` are guarded by their locks.
     private let thread: NIOThreadPool
     private let database: SQLiteDatabase
-    private var fingerprints: FingerprintIndex
+    private var signatures: SignatureIndex
     /// The last feed position handed out; only the committer touches it.
     private var lastFeedSeq: UInt64
     private let queue = NIOLockedValueBox(WriteQueue())
@@ -72,7 +73,8 @@ public final class ArticleStore: @unchecked Sendable {
     public struct Candidate: Sendable {
         public var article: Article
         public var bodyHash: String
-        public var fingerprint: UInt64
+        /// The body's MinHash signature (see `MinHash`).
+        public var signature: [UInt32]
     }
 
     public init(directory: String) throws {
@@ -84,14 +86,7 @@ public final class ArticleStore: @unchecked Sendable {
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             PRAGMA cache_size = -65536;
-            CREATE TABLE IF NOT EXISTS articles (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL UNIQUE,
-                body_hash TEXT NOT NULL UNIQUE,
-                fingerprint INTEGER NOT NULL,
-                article BLOB NOT NULL,        -- Article without original_text
-                original_text TEXT            -- the submission as given
-            );
+            \(Self.articlesTable("articles"))
             -- The outbox: accepted articles whose extraction is not stored yet.
             CREATE TABLE IF NOT EXISTS pending (
                 seq INTEGER PRIMARY KEY,      -- the article's
@@ -109,42 +104,74 @@ public final class ArticleStore: @unchecked Sendable {
         var accepted: UInt64 = 0
         var feed: UInt64 = 0
         var pending = 0
-        var loaded = FingerprintIndex()
-        try database.prepare("SELECT id, fingerprint FROM articles ORDER BY seq").rows { row in
-            loaded.add(UInt64(bitPattern: row.int(1)), id: row.text(0))
+        var loaded = SignatureIndex()
+        try database.prepare("SELECT id, signature FROM articles ORDER BY seq").rows { row in
+            guard let signature = MinHash.signature(bytes: row.blob(1)) else { throw SQLiteDatabase.Error(code: SQLITE_CORRUPT, message: "article \(row.text(0)) has a malformed signature") }
+            loaded.add(signature, id: row.text(0))
         }
         try database.prepare("SELECT COALESCE(MAX(seq), 0) FROM articles").rows { accepted = UInt64($0.int(0)) }
         try database.prepare("SELECT COALESCE(MAX(feed_seq), 0) FROM extractions").rows { feed = UInt64($0.int(0)) }
         try database.prepare("SELECT COUNT(*) FROM pending").rows { pending = Int($0.int(0)) }
-        fingerprints = loaded
+        signatures = loaded
         lastFeedSeq = feed
         heads = NIOLockedValueBox(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
 
-    /// Brings a store written by an earlier version to the current layout, once, in one transaction.
+    private static func articlesTable(_ name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name) (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            body_hash TEXT NOT NULL UNIQUE,
+            signature BLOB NOT NULL,      -- MinHash of the body, 64 little-endian 32-bit values
+            article BLOB NOT NULL,        -- Article without original_text
+            original_text TEXT            -- the submission as given
+        );
+        """
+    }
+
+    /// Brings a store written by an earlier version to the current layout (user_version 2), once, in one transaction
+    /// per step.
     private static func migrate(_ database: SQLiteDatabase) throws {
         var columns: Set<String> = []
         try database.prepare("SELECT name FROM pragma_table_info('articles')").rows { columns.insert($0.text(0)) }
         // Stores made before original_text had its own column keep it inside the article blob, which still reads.
         if !columns.contains("original_text") { try database.execute("ALTER TABLE articles ADD COLUMN original_text TEXT") }
-        // Stores made before extractions had their own table (user_version 0) kept them, and the outbox, in article
-        // columns, which stay (SQLite cannot drop a UNIQUE column) but are emptied.
         var version = 0
         try database.prepare("PRAGMA user_version").rows { version = Int($0.int(0)) }
-        guard version < 1 else { return }
-        try database.transaction {
-            if columns.contains("extraction") {
-                try database.execute("""
-                    INSERT INTO extractions (feed_seq, article_seq, extraction)
-                        SELECT feed_seq, seq, extraction FROM articles WHERE extraction IS NOT NULL;
-                    INSERT INTO pending (seq, attempts, last_error) SELECT seq, attempts, last_error FROM articles WHERE extraction IS NULL;
-                    UPDATE articles SET extraction = NULL, feed_seq = NULL WHERE extraction IS NOT NULL;
-                    DROP INDEX IF EXISTS articles_pending;
-                    """)
+        // Version 0 kept extractions, and the outbox, in article columns.
+        if version < 1 {
+            try database.transaction {
+                if columns.contains("extraction") {
+                    try database.execute("""
+                        INSERT INTO extractions (feed_seq, article_seq, extraction)
+                            SELECT feed_seq, seq, extraction FROM articles WHERE extraction IS NOT NULL;
+                        INSERT INTO pending (seq, attempts, last_error) SELECT seq, attempts, last_error FROM articles WHERE extraction IS NULL;
+                        """)
+                }
+                try database.execute("PRAGMA user_version = 1")
             }
-            try database.execute("PRAGMA user_version = 1")
+        }
+        // Versions 0 and 1 had a 64-bit SimHash per article instead of a MinHash signature: the table is rebuilt with
+        // signatures computed from the stored articles (which also drops version 0's columns).
+        if version < 2 {
+            try database.transaction {
+                if columns.contains("fingerprint") {
+                    try database.execute(articlesTable("articles_rebuilt"))
+                    let insert = try database.prepare(
+                        "INSERT INTO articles_rebuilt (seq, id, body_hash, signature, article, original_text) VALUES (?, ?, ?, ?, ?, ?)")
+                    try database.prepare("SELECT seq, id, body_hash, article, original_text FROM articles ORDER BY seq").rows { row in
+                        let article = try Article(unpacking: ByteBuffer(bytes: row.blob(3)))
+                        let signature = identity(of: article).withUnsafeBufferPointer(MinHash.signature(folded:))
+                        _ = try insert.run(.int(row.int(0)), .text(row.text(1)), .text(row.text(2)), .blob(MinHash.bytes(signature)),
+                                           .blob(row.blob(3)), row.isNull(4) ? .null : .text(row.text(4)))
+                    }
+                    try database.execute("DROP TABLE articles; ALTER TABLE articles_rebuilt RENAME TO articles;")
+                }
+                try database.execute("PRAGMA user_version = 2")
+            }
         }
     }
 
@@ -156,7 +183,7 @@ public final class ArticleStore: @unchecked Sendable {
 
     // MARK: accepting
 
-    /// Normalizes, cleans and fingerprints a submission; throws `ArticleCleaner.Rejection`.
+    /// Normalizes, cleans and signs (`MinHash`) a submission; throws `ArticleCleaner.Rejection`.
     public static func prepare(_ request: SubmitRequest) throws(ArticleCleaner.Rejection) -> Candidate {
         guard request.text.utf8.count <= maxArticleBytes else {
             throw .notText("\(request.text.utf8.count) bytes is above the limit of \(maxArticleBytes) bytes per article")
@@ -174,15 +201,21 @@ public final class ArticleStore: @unchecked Sendable {
         article.sourceURL = request.sourceURL
         article.province = request.province
         article.publishedAt = request.publishedAt.isEmpty ? cleaned.publishedAt : request.publishedAt
-        // Identity is the cleaned body: the same story with other page furniture is the same article.
-        let body = ([cleaned.title] + cleaned.paragraphs).joined(separator: "\n")
-        var folded: [UInt8] = []
-        folded.reserveCapacity(body.utf8.count)
-        VietnameseText.fold(body, into: &folded)
+        let folded = identity(of: article)
         let hash = sha256Hex(folded)
         article.id = "a" + hash.prefix(16)
         article.extractionStatus = .pending
-        return Candidate(article: article, bodyHash: hash, fingerprint: folded.withUnsafeBufferPointer(SimHash.fingerprint(folded:)))
+        return Candidate(article: article, bodyHash: hash, signature: folded.withUnsafeBufferPointer(MinHash.signature(folded:)))
+    }
+
+    /// What identifies an article: its cleaned title and paragraphs, folded (the same story with other page furniture
+    /// is the same article).
+    static func identity(of article: Article) -> [UInt8] {
+        let body = ([article.title] + article.paragraphs).joined(separator: "\n")
+        var folded: [UInt8] = []
+        folded.reserveCapacity(body.utf8.count)
+        VietnameseText.fold(body, into: &folded)
+        return folded
     }
 
     /// Stores the article durably (or finds it is a duplicate) and only then returns.
@@ -210,8 +243,8 @@ public final class ArticleStore: @unchecked Sendable {
             }
             if batch.isEmpty { return }
             let feedBefore = lastFeedSeq
+            var added = 0  // signatures indexed by this transaction, undone if it rolls back
             do {
-                var added: [(UInt64, String)] = []
                 let results = try database.transaction { () throws -> [WriteResult] in
                     try batch.map { write in
                         switch write {
@@ -220,7 +253,6 @@ public final class ArticleStore: @unchecked Sendable {
                         }
                     }
                 }
-                for (fingerprint, id) in added { fingerprints.add(fingerprint, id: id) }
                 var accepted = 0, extracted = 0
                 for result in results {
                     switch result {
@@ -249,6 +281,7 @@ public final class ArticleStore: @unchecked Sendable {
                 }
             } catch {
                 lastFeedSeq = feedBefore  // rolled back
+                signatures.removeLast(added)
                 for write in batch {
                     switch write {
                     case .accept(_, let c): c.resume(throwing: error)
@@ -261,10 +294,10 @@ public final class ArticleStore: @unchecked Sendable {
 
     private lazy var findByHash = try! database.prepare("SELECT id FROM articles WHERE body_hash = ?")
     private lazy var insertArticle = try! database.prepare(
-        "INSERT INTO articles (id, body_hash, fingerprint, article, original_text) VALUES (?, ?, ?, ?, ?) RETURNING seq")
+        "INSERT INTO articles (id, body_hash, signature, article, original_text) VALUES (?, ?, ?, ?, ?) RETURNING seq")
     private lazy var insertPending = try! database.prepare("INSERT INTO pending (seq) VALUES (?)")
 
-    private func insert(_ candidate: Candidate, added: inout [(UInt64, String)]) throws -> SubmitResponse {
+    private func insert(_ candidate: Candidate, added: inout Int) throws -> SubmitResponse {
         var response = SubmitResponse()
         var existing: String?
         try findByHash.rows(.text(candidate.bodyHash)) { existing = $0.text(0) }
@@ -277,8 +310,7 @@ public final class ArticleStore: @unchecked Sendable {
             return response
         }
         var article = candidate.article
-        let near = fingerprints.nearest(candidate.fingerprint)
-            ?? FingerprintIndex.nearest(candidate.fingerprint, in: added)
+        let near = signatures.nearest(candidate.signature)
         if let near {
             article.duplicateOf = near.id
             article.duplicateSimilarity = near.similarity
@@ -286,10 +318,11 @@ public final class ArticleStore: @unchecked Sendable {
         var seq: UInt64 = 0
         let original = article.originalText
         article.originalText = ""  // its own column: the feed sends the blob as it is, without it
-        try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .int(Int64(bitPattern: candidate.fingerprint)),
+        try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .blob(MinHash.bytes(candidate.signature)),
                                .blob(article.packedBytes()), .text(original)) { seq = UInt64($0.int(0)) }
         try insertPending.run(.int(Int64(seq)))
-        added.append((candidate.fingerprint, article.id))
+        signatures.add(candidate.signature, id: article.id)
+        added += 1
         response.outcome = .accepted
         response.articleID = article.id
         response.seq = seq
@@ -459,19 +492,6 @@ public final class ArticleStore: @unchecked Sendable {
             article.extractionStatus = .pending
         }
         return StoredArticle(article: article, extraction: extraction)
-    }
-}
-
-extension FingerprintIndex {
-    /// `nearest` among the few articles of the transaction being written: a scan, with the same choice.
-    static func nearest(_ fingerprint: UInt64, in batch: [(UInt64, String)]) -> (id: String, similarity: Double)? {
-        var best: (id: String, similarity: Double)?
-        var bestDistance = SimHash.maxDistance + 1
-        for (other, id) in batch where (other ^ fingerprint).nonzeroBitCount < bestDistance {
-            bestDistance = (other ^ fingerprint).nonzeroBitCount
-            best = (id, SimHash.similarity(other, fingerprint))
-        }
-        return best
     }
 }
 

@@ -1,48 +1,70 @@
 import BantinCore
 
-/// Near-duplicate detection with 64-bit SimHash over word 3-shingles of the folded body.
+/// Near-duplicate detection: MinHash signatures of the folded body's syllable 5-shingles, compared by their estimate
+/// of the Jaccard similarity of the two shingle sets.
 ///
-/// Threshold: two bodies are near-duplicates when their fingerprints differ in at most 6 of 64
-/// bits (similarity ≥ 0.906). `NearDuplicateTests` measures both sides on generated articles, which
-/// share far more wording than real ones: reprints with minor edits (another opening clause, page
-/// furniture, a byline, "đồng chí" → "ông" in a paragraph) stay at 0–5 bits; the closest two
-/// different articles of 300 are 7 bits apart. So 6 is as high as the threshold can go, and a reprint
-/// that drops a whole paragraph (a tenth of the body) moves 1–14 bits and was found in 28 of 40 tries
-/// (measured with the test's edits): finding those needs a Jaccard estimate (MinHash with banded lookup), not a wider threshold.
-public struct SimHash: Sendable {
-    public static let maxDistance = 6
+/// Threshold: two bodies are near-duplicates when at least 60 % of their signature agrees. `NearDuplicateTests`
+/// measures both sides on generated articles, which share far more wording than real ones (the same templates): the
+/// exact Jaccard similarity of a reprint with minor edits (another opening clause, page furniture, a byline, "đồng
+/// chí" → "ông" in a paragraph) is 0.97 or more, of a reprint that drops a paragraph 0.79 or more, and of two
+/// different articles at most 0.26 (0.15 on average, over 300 articles). 0.6 sits between the two with room for the
+/// estimate's error (a standard deviation of 0.05 to 0.06 with 64 bins). Five syllables make a shingle because
+/// shorter ones are shared by unrelated articles: with three, two different articles reached 0.41.
+///
+/// The signature takes one hash per shingle ("one permutation" MinHash): its top 6 bits pick one of 64 bins and
+/// each bin keeps the smallest of the low 32 bits that fall in it; an empty bin (a short body) takes the next
+/// filled bin's value, shifted by the distance, so that two bodies with the same shingles still agree there.
+public enum MinHash {
+    public static let bins = 64
+    /// Bins that must agree for a near-duplicate: 39 of 64 (0.61).
+    public static let agreeing = 39
+    static let shingle = 5
+    /// The lookup compares a stored signature only when one band of `rows` consecutive bins agrees whole. A body at
+    /// similarity 0.79 has a band agreeing in 99.96 % of cases (1 − (1 − 0.79⁴)¹⁶), one at 0.26 in 7 %.
+    static let bands = 16
+    static let rows = bins / bands
 
-    public static func fingerprint(_ text: String) -> UInt64 {
-        var folded: [UInt8] = []
-        VietnameseText.fold(text, into: &folded)
-        return folded.withUnsafeBufferPointer(fingerprint(folded:))
-    }
-
-    /// `fingerprint` of text already folded (UTF-8).
-    public static func fingerprint(folded bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    public static func signature(folded bytes: UnsafeBufferPointer<UInt8>) -> [UInt32] {
         let words = VietnameseText.tokenRanges(utf8: bytes).map { fnv1a(UnsafeBufferPointer(rebasing: bytes[$0])) }
-        guard !words.isEmpty else { return 0 }
-        // Bit k of every shingle hash votes +1 or −1 into weights[k]: eight bits at a time, from a table of votes.
-        var weights = [SIMD8<Int32>](repeating: .zero, count: 8)
-        let n = min(3, words.count)
-        for i in 0...(words.count - n) {
-            // A shingle's hash combines its words' hashes in order (no joined string is built).
-            var hash: UInt64 = 0
-            for word in words[i..<(i + n)] { hash = mix(hash &* 0x100_0000_01b3 ^ word) }
-            for byte in 0..<8 { weights[byte] &+= votes[Int(truncatingIfNeeded: hash >> UInt64(8 * byte)) & 0xFF] }
+        var minimums = [UInt32](repeating: .max, count: bins)
+        var filled = [Bool](repeating: false, count: bins)
+        if !words.isEmpty {
+            let n = min(shingle, words.count)
+            for i in 0...(words.count - n) {
+                // A shingle's hash combines its words' hashes in order (no joined string is built).
+                var hash: UInt64 = 0
+                for word in words[i..<(i + n)] { hash = mix(hash &* 0x100_0000_01b3 ^ word) }
+                let bin = Int(hash >> 58)
+                minimums[bin] = min(minimums[bin], UInt32(truncatingIfNeeded: hash))
+                filled[bin] = true
+            }
         }
-        var result: UInt64 = 0
-        for bit in 0..<64 where weights[bit / 8][bit % 8] > 0 { result |= 1 << UInt64(bit) }
-        return result
+        guard filled.contains(true) else { return minimums }
+        var signature = minimums
+        for bin in 0..<bins where !filled[bin] {
+            var distance = 1
+            while !filled[(bin + distance) % bins] { distance += 1 }
+            signature[bin] = minimums[(bin + distance) % bins] &+ UInt32(distance) &* 0x9E37_79B9
+        }
+        return signature
     }
 
-    /// For each byte value, +1 for each of its set bits and −1 for each clear one, lowest bit first.
-    private static let votes: [SIMD8<Int32>] = (0..<256).map { byte in
-        SIMD8((0..<8).map { bit in byte >> bit & 1 == 1 ? 1 : -1 })
+    /// The share of bins that agree: the estimate of the two shingle sets' Jaccard similarity.
+    public static func similarity(_ a: UnsafeBufferPointer<UInt32>, _ b: UnsafeBufferPointer<UInt32>) -> Double {
+        Double(agreeingBins(a, b)) / Double(bins)
     }
 
-    public static func similarity(_ a: UInt64, _ b: UInt64) -> Double {
-        1 - Double((a ^ b).nonzeroBitCount) / 64
+    static func agreeingBins(_ a: UnsafeBufferPointer<UInt32>, _ b: UnsafeBufferPointer<UInt32>) -> Int {
+        var count = 0
+        for i in 0..<bins where a[i] == b[i] { count += 1 }
+        return count
+    }
+
+    /// The lookup key of one band of a signature (the band's number is part of it).
+    static func bandKey(_ signature: UnsafeBufferPointer<UInt32>, _ band: Int) -> UInt64 {
+        var hash = UInt64(band)
+        for row in 0..<rows { hash = mix(hash &* 0x100_0000_01b3 ^ UInt64(signature[band * rows + row])) }
+        return hash
     }
 
     static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -61,57 +83,76 @@ public struct SimHash: Sendable {
         hash ^= hash >> 27; hash &*= 0x94d0_49bb_1331_11eb
         return hash ^ (hash >> 31)
     }
+
+    /// A signature as stored (little-endian 32-bit values) and back.
+    static func bytes(_ signature: [UInt32]) -> [UInt8] { signature.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
+
+    static func signature(bytes: [UInt8]) -> [UInt32]? {
+        guard bytes.count == bins * 4 else { return nil }
+        return (0..<bins).map { i in (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[i * 4 + $1]) << (8 * $1) } }
+    }
 }
 
-/// The fingerprints of every stored article, looked up by pigeonhole: the 64 bits are cut into
-/// `maxDistance + 1` blocks, and two fingerprints at most `maxDistance` bits apart differ in at most that many
-/// blocks, so they agree exactly on at least one. Each block value lists the fingerprints that have it; a lookup
-/// measures only those (for well-spread fingerprints 6/512 + 1/1024 of the store, about 1/79) instead of every
-/// one, a scan that ran on the one thread that commits and grew with the store. Finds what a full scan finds.
-struct FingerprintIndex {
-    /// Bit offset and width of each block: 10 bits, then 9 bits six times.
-    private static let blocks: [(shift: UInt64, width: UInt64)] = {
-        let count = SimHash.maxDistance + 1
-        var result: [(UInt64, UInt64)] = []
-        var shift = 0
-        for k in 0..<count {
-            let width = 64 / count + (k < 64 % count ? 1 : 0)
-            result.append((UInt64(shift), UInt64(width)))
-            shift += width
-        }
-        return result
-    }()
-
-    private var fingerprints: [UInt64] = []
+/// The signatures of every stored article, looked up by band (locality-sensitive hashing): each of the 16 bands of
+/// a signature lists the articles whose band agrees with it whole, and a lookup compares only those, instead of every
+/// stored signature, on the one thread that commits. Adds can be undone newest first, for a rolled-back transaction.
+struct SignatureIndex {
+    private var signatures: [UInt32] = []  // `MinHash.bins` per article
     private var ids: [String] = []
-    /// Per block, per block value: the positions in `fingerprints` that have it, in order.
-    private var lists: [[[Int32]]] = blocks.map { [[Int32]](repeating: [], count: 1 << Int($0.width)) }
+    /// Band key → the latest article with it; `previous[article * bands + band]` → the one before, or −1.
+    private var latest: [UInt64: Int32] = [:]
+    private var previous: [Int32] = []
 
-    private static func value(of fingerprint: UInt64, in block: (shift: UInt64, width: UInt64)) -> Int {
-        Int(truncatingIfNeeded: fingerprint >> block.shift & (1 << block.width - 1))
-    }
+    var count: Int { ids.count }
 
-    mutating func add(_ fingerprint: UInt64, id: String) {
-        let position = Int32(fingerprints.count)
-        fingerprints.append(fingerprint)
+    mutating func add(_ signature: [UInt32], id: String) {
+        let article = Int32(ids.count)
         ids.append(id)
-        for (k, block) in Self.blocks.enumerated() { lists[k][Self.value(of: fingerprint, in: block)].append(position) }
+        signatures.append(contentsOf: signature)
+        signature.withUnsafeBufferPointer { signature in
+            for band in 0..<MinHash.bands {
+                let key = MinHash.bandKey(signature, band)
+                previous.append(latest[key] ?? -1)
+                latest[key] = article
+            }
+        }
     }
 
-    /// The closest stored article within the threshold (the earliest stored of equally close ones), if any.
-    func nearest(_ fingerprint: UInt64) -> (id: String, similarity: Double)? {
+    /// Undoes the last `count` adds.
+    mutating func removeLast(_ count: Int) {
+        for _ in 0..<count {
+            let signature = Array(signatures.suffix(MinHash.bins))
+            signature.withUnsafeBufferPointer { signature in
+                for band in (0..<MinHash.bands).reversed() {
+                    let before = previous.removeLast()
+                    latest[MinHash.bandKey(signature, band)] = before < 0 ? nil : before
+                }
+            }
+            signatures.removeLast(MinHash.bins)
+            ids.removeLast()
+        }
+    }
+
+    /// The most similar stored article at or above the threshold (the earliest stored of equally similar ones), if any.
+    func nearest(_ signature: [UInt32]) -> (id: String, similarity: Double)? {
         var best = -1
-        var bestDistance = SimHash.maxDistance + 1
-        for (k, block) in Self.blocks.enumerated() {
-            for position in lists[k][Self.value(of: fingerprint, in: block)] {
-                let i = Int(position)
-                let d = (fingerprints[i] ^ fingerprint).nonzeroBitCount
-                if d < bestDistance || (d == bestDistance && i < best) {
-                    bestDistance = d
-                    best = i
+        var bestAgreeing = MinHash.agreeing - 1
+        signatures.withUnsafeBufferPointer { stored in
+            signature.withUnsafeBufferPointer { signature in
+                for band in 0..<MinHash.bands {
+                    var article = latest[MinHash.bandKey(signature, band)] ?? -1
+                    while article >= 0 {
+                        let i = Int(article)
+                        let agreeing = MinHash.agreeingBins(UnsafeBufferPointer(rebasing: stored[(i * MinHash.bins)...]), signature)
+                        if agreeing > bestAgreeing || (agreeing == bestAgreeing && i < best) {
+                            bestAgreeing = agreeing
+                            best = i
+                        }
+                        article = previous[i * MinHash.bands + band]
+                    }
                 }
             }
         }
-        return best >= 0 ? (ids[best], SimHash.similarity(fingerprints[best], fingerprint)) : nil
+        return best >= 0 ? (ids[best], Double(bestAgreeing) / Double(MinHash.bins)) : nil
     }
 }

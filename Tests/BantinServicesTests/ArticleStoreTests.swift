@@ -45,8 +45,9 @@ import BantinCorpus
         try await store.close()
     }
 
-    /// A store written before extractions had their own table (they and the outbox were article columns) opens
-    /// with its feed, its outbox and its retry counts where they were, once: reopening moves nothing again.
+    /// A store written before extractions had their own table (they and the outbox were article columns) and before
+    /// MinHash signatures opens with its feed, its outbox and its retry counts where they were, once (reopening moves
+    /// nothing again), and finds near-duplicates of its articles.
     @Test func aStoreOfTheEarlierLayoutKeepsItsFeedAndOutbox() async throws {
         let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -86,6 +87,9 @@ import BantinCorpus
         #expect(store.currentHeads.feedSeq == 2 && store.currentHeads.pending == 0)
         #expect(try await store.changes(after: 0, limit: 10).count == 2)
         #expect(try await store.pending(limit: 10).isEmpty)
+        // The earlier layout's fingerprints were replaced by signatures computed from the stored articles.
+        let reprint = try await store.accept(try ArticleStore.prepare(SubmitRequest(text: NearDuplicateTests.reprints(of: generator.article(0).text)[0])))
+        #expect(reprint.outcome == .accepted && reprint.duplicateOf == articles[0].id)
         try await store.close()
     }
 

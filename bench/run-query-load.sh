@@ -92,8 +92,8 @@ echo "$fts5" >&2
   echo "$build" | python3 -c '
 import json,sys
 j=json.load(sys.stdin)
-print("Build: {:,} articles, {} MB of text in {} s = {} MB/s end to end on {} threads (indexing alone {} MB/s); snapshot {} MB written in {} s.".format(
-  j["articles"], j["text_mb"], j["build_s"], j["build_mb_per_s"], j["threads"], j["index_mb_per_s"], j["snapshot_mb"], j["snapshot_write_s"]))'
+print("Build: {:,} articles, {} MB of text in {} s = {} MB/s end to end on {} threads (indexing alone {} MB/s on {} threads); snapshot {} MB written in {} s.".format(
+  j["articles"], j["text_mb"], j["build_s"], j["build_mb_per_s"], j["threads"], j["index_mb_per_s"], j.get("index_threads", 1), j["snapshot_mb"], j["snapshot_write_s"]))'
   echo "Replica: answering with every article $ready s after start (snapshot load); after the mix below, $rss MB resident:"
   echo "$anon MB heap, $snap MB of the mapped snapshot's pages and $((file - snap)) MB of the program and its libraries (file-backed, clean)."
   echo

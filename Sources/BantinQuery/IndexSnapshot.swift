@@ -5,16 +5,16 @@ import NIOCore
 /// The replica's index on disk, so that a restart loads it and follows the change feed from its applied seq
 /// instead of replaying the whole feed.
 ///
-/// Format, version 7 (integers are LEB128 varints unless said otherwise):
+/// Format, version 8 (integers are LEB128 varints unless said otherwise):
 ///
 ///     "BANTINIX"  u32 version  u64 payload length  u32 CRC-32 of the payload  payload
 ///
 /// The payload holds the applied and head seqs; per article its id, province, date, province keys and entity
 /// numbers; the article and title lengths as raw 32-bit arrays; the articles with events; the entities as
-/// packed protobuf messages (domain.proto), each with its articles delta-coded; the spellings stored bodies are
-/// coded in (`StoredBody`); then the segments as they are in memory: syllable, pair and exact-form names with
+/// packed protobuf messages (domain.proto), each with its articles delta-coded; the vocabularies stored bodies
+/// are coded in (`StoredBody`, one per builder); then the segments as they are in memory: syllable, pair and exact-form names with
 /// where their streams lie, the checkpoints and stored-record ends as raw arrays, the posting bytes and the
-/// stored records (three per article, see `StoredArticles`). Loading maps the file,
+/// stored records (three per article, see `StoredArticles`) with the number of their vocabulary. Loading maps the file,
 /// checks the checksum and decodes the tables; posting bytes and stored articles are used where they lie,
 /// with no per-posting work. Raw arrays are in this machine's byte order and layout (little-endian, 64-bit):
 /// a snapshot is read where it was written.
@@ -24,7 +24,7 @@ import NIOCore
 /// never correctness. Files are written to a temporary name, fsynced and renamed over the old one, so a crash
 /// leaves the old snapshot or the new one, never half of either.
 public enum IndexSnapshot {
-    public static let version: UInt32 = 7
+    public static let version: UInt32 = 8
     static let magic = Array("BANTINIX".utf8)
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -82,7 +82,8 @@ public enum IndexSnapshot {
         out.writeVarints(s.eventDocuments.map { UInt64($0) })
         out.writeVarint(UInt64(s.entities.count))
         for entity in s.entities { out.writeMessage(entity) }
-        out.writeStrings(Array(s.spellings))
+        out.writeVarint(UInt64(s.vocabularies.count))
+        for vocabulary in s.vocabularies { out.writeStrings(Array(vocabulary)) }
         out.writeVarint(UInt64(s.segments.count))
         for segment in s.segments {
             out.writeVarint(UInt64(segment.firstDocument))
@@ -110,6 +111,7 @@ public enum IndexSnapshot {
             out.writeVarint(UInt64(segment.stored.count))
             for block in segment.stored {
                 out.writeVarint(UInt64(block.firstDocument))
+                out.writeVarint(UInt64(block.vocabulary))
                 out.writeRaw(block.ends)
                 out.writeRaw(UnsafeRawBufferPointer(block.bytes))
             }
@@ -178,7 +180,7 @@ public enum IndexSnapshot {
         guard s.eventDocuments.allSatisfy({ $0 >= 0 && Int($0) < count }) else { throw Invalid(description: "an event names an article out of range") }
         let entities = Int(try buffer.readVarintOrThrow())
         for _ in 0..<entities { s.entities.append(try buffer.readMessage() as Entity) }
-        s.spellings = ChunkedArray(try buffer.readStrings())
+        s.vocabularies = try (0..<Int(try buffer.readVarintOrThrow())).map { _ in ChunkedArray(try buffer.readStrings()) }
         for numbers in documentEntities where numbers.contains(where: { $0 < 0 || Int($0) >= entities }) {
             throw Invalid(description: "an article names entity \(numbers.max()!) of \(entities)")
         }
@@ -226,8 +228,11 @@ public enum IndexSnapshot {
             var storedNext = first
             for _ in 0..<Int(try buffer.readVarintOrThrow()) {
                 let blockFirst = Int32(truncatingIfNeeded: try buffer.readVarintOrThrow())
+                let vocabulary = Int(try buffer.readVarintOrThrow())
+                guard vocabulary < s.vocabularies.count else { throw Invalid(description: "stored articles name vocabulary \(vocabulary) of \(s.vocabularies.count)") }
                 let ends: [Int] = try buffer.readRaw()
-                let block = StoredArticles(firstDocument: blockFirst, bytes: try buffer.readBlock(), mapping: buffer.mapping, ends: ends)
+                let block = StoredArticles(firstDocument: blockFirst, bytes: try buffer.readBlock(), mapping: buffer.mapping, ends: ends,
+                                           spellings: s.vocabularies[vocabulary], vocabulary: vocabulary)
                 guard blockFirst == storedNext, !ends.isEmpty, ends.count % StoredArticles.recordsPerDocument == 0, ends.first! >= 0, ends.last! <= block.bytes.count,
                       zip(ends, ends.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw Invalid(description: "stored articles lie outside their segment") }
                 storedNext += Int32(block.documentCount)

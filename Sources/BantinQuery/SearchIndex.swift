@@ -28,8 +28,8 @@ public final class SearchIndex: Sendable {
         var eventDocuments = ChunkedArray<Int32>()
         /// Entities by number (ids map to numbers in the segment that first mentions them).
         var entities = ChunkedArray<Entity>()
-        /// The spellings stored bodies are coded in (`StoredBody`).
-        var spellings = ChunkedArray<String>()
+        /// Each builder's vocabulary as far as it goes: what stored bodies are coded in (`StoredBody`), for snapshots.
+        var vocabularies: [ChunkedArray<String>] = []
         var appliedSeq: UInt64 = 0
         var headSeq: UInt64 = 0
 
@@ -44,7 +44,7 @@ public final class SearchIndex: Sendable {
             return segments[low]
         }
 
-        func article(_ document: Int32) -> Article { segment(containing: document).article(document, spellings: spellings) }
+        func article(_ document: Int32) -> Article { segment(containing: document).article(document) }
         /// The article without its body, for its id and title: no decoding of the body.
         func heading(_ document: Int32) -> Article { segment(containing: document).heading(document) }
         func extraction(_ document: Int32) -> Extraction { segment(containing: document).extraction(document) }
@@ -67,10 +67,11 @@ public final class SearchIndex: Sendable {
         func articleCount(of number: Int32) -> Int { segments.reduce(0) { $0 + ($1.entityDocuments[number]?.count ?? 0) } }
     }
 
-    /// What only the follower touches: the snapshot being extended and the builder of its next segment.
+    /// What only the follower touches: the snapshot being extended and the builders of its next segments.
     private struct Writer {
         var next = Snapshot()
-        var builder = SegmentBuilder()
+        /// One per indexing thread.
+        var builders: [SegmentBuilder]
         /// Every article and entity id applied so far, for the follower's own lookups (readers ask the segments).
         var articleNumbers: [String: Int32] = [:]
         var entityNumbers: [String: Int32] = [:]
@@ -79,7 +80,9 @@ public final class SearchIndex: Sendable {
     }
 
     private let current = NIOLockedValueBox(Snapshot())
-    private let writer = NIOLockedValueBox(Writer())
+    private let writer: NIOLockedValueBox<Writer>
+    /// Threads a batch of changes is indexed on (see `apply`).
+    let indexThreads: Int
     private let progress = NIOLockedValueBox(ProgressState())
 
     private struct ProgressState {
@@ -106,7 +109,13 @@ public final class SearchIndex: Sendable {
         return FeedProgress(headKnown: known, lagSequences: lag, lagSeconds: behind)
     }
 
-    public init() {}
+    /// Indexing threads by default: the cores, up to four.
+    public static let defaultIndexThreads = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    public init(indexThreads: Int = SearchIndex.defaultIndexThreads) {
+        self.indexThreads = max(1, indexThreads)
+        writer = NIOLockedValueBox(Writer(builders: (0..<max(1, indexThreads)).map { SegmentBuilder(number: $0) }))
+    }
 
     var snapshot: Snapshot { current.withLockedValue { $0 } }
 
@@ -114,8 +123,10 @@ public final class SearchIndex: Sendable {
     func replace(with snapshot: Snapshot) {
         writer.withLockedValue { w in
             w.next = snapshot
-            w.builder = SegmentBuilder(vocabulary: snapshot.spellings)
-            w.builder.begin(at: Int32(snapshot.documentCount))
+            // Builders continue the snapshot's vocabularies (a snapshot written with more threads has more of them).
+            w.builders = (0..<max(indexThreads, snapshot.vocabularies.count)).map { k in
+                SegmentBuilder(number: k, vocabulary: k < snapshot.vocabularies.count ? snapshot.vocabularies[k] : ChunkedArray())
+            }
             w.articleNumbers = [:]
             w.entityNumbers = [:]
             for segment in snapshot.segments {
@@ -139,14 +150,27 @@ public final class SearchIndex: Sendable {
     /// Applies one change from the feed, atomically for readers.
     public func apply(_ change: Change) { apply([change]) }
 
-    /// Applies changes from the feed in one step: readers see all of them or none. The batch becomes one new
-    /// segment; the previous snapshot, which readers may still hold, is not modified.
+    /// Applies changes from the feed in one step: readers see all of them or none. The batch becomes new segments
+    /// (one per indexing thread it was split over); the previous snapshot, which readers may still hold, is not
+    /// modified.
     public func apply(_ changes: [Change]) {
         guard !changes.isEmpty else { return }
         let caughtUp = writer.withLockedValue { w in
-            for change in changes { Self.apply(change, to: &w) }
-            if let segment = w.builder.seal() { w.next.segments.appendMerging(segment) }
-            w.next.spellings = w.builder.vocabulary
+            var documents: [Document] = []
+            for change in changes {
+                if let document = Self.file(change, as: Int32(w.next.documentCount + documents.count), to: &w) { documents.append(document) }
+            }
+            let (segments, lengths) = Self.index(documents, from: Int32(w.next.documentCount), with: &w.builders)
+            var s = w.next
+            w.next = Snapshot()  // s is the only reference while it grows
+            for (length, titleLength) in lengths {
+                s.lengthsBefore.append(s.lengthsBefore[s.lengths.count] + Int(length))
+                s.lengths.append(length)
+                s.titleLengths.append(titleLength)
+            }
+            for segment in segments { s.segments.appendMerging(segment) }
+            s.vocabularies = w.builders.map(\.vocabulary)
+            w.next = s
             let published = w.next
             current.withLockedValue { $0 = published }
             return published.appliedSeq >= published.headSeq
@@ -157,12 +181,55 @@ public final class SearchIndex: Sendable {
         }
     }
 
-    private static func apply(_ change: Change, to w: inout Writer) {
+    /// An article to index, with what its extraction contributes.
+    private struct Document: Sendable {
+        var article: Article
+        var extraction: Extraction
+        var mentioned: [Int32]
+        var introduced: [(id: String, number: Int32)]
+    }
+
+    /// Batches of fewer documents than twice this are indexed on one thread: splitting them would cost more in
+    /// extra segments (and their merges) than it gains.
+    static let minimumRun = 64
+
+    /// Indexes `documents` (numbered from `first`) in contiguous runs of at least `minimumRun`, one per builder at
+    /// most, each on its own thread; returns their segments in order and each document's lengths.
+    private static func index(_ documents: [Document], from first: Int32, with builders: inout [SegmentBuilder])
+        -> (segments: [Segment], lengths: [(length: Int32, titleLength: Int32)]) {
+        guard !documents.isEmpty else { return ([], []) }
+        let runs = max(1, min(builders.count, documents.count / minimumRun))
+        let perRun = (documents.count + runs - 1) / runs
+        var lengths = [(length: Int32, titleLength: Int32)](repeating: (0, 0), count: documents.count)
+        var segments = [Segment?](repeating: nil, count: runs)
+        builders.withUnsafeMutableBufferPointer { allBuilders in
+            lengths.withUnsafeMutableBufferPointer { allLengths in
+                segments.withUnsafeMutableBufferPointer { allSegments in
+                    // Each run touches only its own builder, lengths and segment slot.
+                    nonisolated(unsafe) let builders = allBuilders, lengths = allLengths, segments = allSegments
+                    let run: @Sendable (Int) -> Void = { k in
+                        let range = (k * perRun)..<min(documents.count, (k + 1) * perRun)
+                        builders[k].begin(at: first + Int32(range.lowerBound))
+                        for i in range {
+                            let d = documents[i]
+                            lengths[i] = builders[k].add(article: d.article, extraction: d.extraction, mentioned: d.mentioned, introduced: d.introduced)
+                        }
+                        segments[k] = builders[k].seal()
+                    }
+                    if runs == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: runs, execute: run) }
+                }
+            }
+        }
+        return (segments.compactMap { $0 }, lengths)
+    }
+
+    /// Files a change's article as document `doc` in the per-article and entity tables; returns what is left to
+    /// index, or nil for a heartbeat or a replayed article.
+    private static func file(_ change: Change, as doc: Int32, to w: inout Writer) -> Document? {
         w.next.headSeq = max(w.next.headSeq, change.headSeq)
-        guard let stored = change.stored, let article = stored.article else { return }
+        guard let stored = change.stored, let article = stored.article else { return nil }
         defer { w.next.appliedSeq = max(w.next.appliedSeq, change.seq) }
-        guard w.articleNumbers[article.id] == nil else { return }  // replayed: already applied
-        let doc = Int32(w.next.documentCount)
+        guard w.articleNumbers[article.id] == nil else { return nil }  // replayed: already applied
         w.articleNumbers[article.id] = doc
         // The replica keeps the structure it searches and shows (title, lead, paragraphs, captions), not the
         // whole normalized text again: that would double its memory and its snapshots. Get on ingest has it.
@@ -195,10 +262,6 @@ public final class SearchIndex: Sendable {
                 mentioned.append(number)
             }
         }
-        let (length, titleLength) = w.builder.add(article: kept, extraction: extraction, mentioned: mentioned, introduced: introduced)
-        s.lengths.append(length)
-        s.titleLengths.append(titleLength)
-        s.lengthsBefore.append(s.lengthsBefore[Int(doc)] + Int(length))
         // The article's province: the main event's place, else the province-level place mentioned most.
         let mentionCounts = extraction.mentions.reduce(into: [String: Int]()) { $0[$1.entityID, default: 0] += 1 }
         let located = extraction.events.first.flatMap { event in extraction.entities.first { $0.id == event.locationID } }
@@ -211,6 +274,7 @@ public final class SearchIndex: Sendable {
         s.dates.append(date.first?.isNumber == true ? String(date.prefix(10)) : "")
         if !extraction.events.isEmpty { s.eventDocuments.append(doc) }
         s.documentEntities.append(mentioned)
+        return Document(article: kept, extraction: extraction, mentioned: mentioned, introduced: introduced)
     }
 
     /// The text searched besides the title: paragraphs, then captions.

@@ -102,7 +102,7 @@ final class Segment: @unchecked Sendable {
 
     func contains(_ document: Int32) -> Bool { document >= firstDocument && document < endDocument }
 
-    func article(_ document: Int32, spellings: ChunkedArray<String>) -> Article { storedBlock(document).article(document, spellings: spellings) ?? Article() }
+    func article(_ document: Int32) -> Article { storedBlock(document).article(document) ?? Article() }
     func heading(_ document: Int32) -> Article { storedBlock(document).heading(document) ?? Article() }
     func extraction(_ document: Int32) -> Extraction { storedBlock(document).extraction(document) }
 
@@ -150,14 +150,21 @@ final class StoredArticles: @unchecked Sendable {
     let firstDocument: Int32
     let bytes: UnsafeBufferPointer<UInt8>
     let ends: [Int]
+    /// The spellings the bodies are coded in: the vocabulary of the builder that wrote the block (`vocabulary`, its
+    /// number), as far as it went then.
+    let spellings: ChunkedArray<String>
+    let vocabulary: Int
     /// The mapped snapshot `bytes` lie in; nil when they are this block's own allocation.
     private let mapping: FileMapping?
 
-    init(firstDocument: Int32, bytes: UnsafeBufferPointer<UInt8>, mapping: FileMapping? = nil, ends: [Int]) {
+    init(firstDocument: Int32, bytes: UnsafeBufferPointer<UInt8>, mapping: FileMapping? = nil, ends: [Int],
+         spellings: ChunkedArray<String>, vocabulary: Int) {
         self.firstDocument = firstDocument
         self.bytes = bytes
         self.mapping = mapping
         self.ends = ends
+        self.spellings = spellings
+        self.vocabulary = vocabulary
     }
 
     deinit { if mapping == nil { bytes.deallocate() } }
@@ -174,8 +181,8 @@ final class StoredArticles: @unchecked Sendable {
     /// The article of `document` without its paragraphs and captions when they are coded (its id, title, lead...).
     func heading(_ document: Int32) -> Article? { try? Article(unpacking: record(document, 0)) }
 
-    /// The article of `document`, its body decoded with `spellings` (see `StoredBody`); nil if the record is corrupt.
-    func article(_ document: Int32, spellings: ChunkedArray<String>) -> Article? {
+    /// The article of `document`, its body decoded (see `StoredBody`); nil if the record is corrupt.
+    func article(_ document: Int32) -> Article? {
         guard var article = heading(document) else { return nil }
         let body = record(document, 2)
         if !body.isEmpty {

@@ -114,8 +114,12 @@ struct SegmentBuilder {
     private var entry = EntryScratch()
     private var body = StoredBody.Encoder()
 
-    /// A builder whose spelling codes continue `vocabulary` (a loaded snapshot's).
-    init(vocabulary: ChunkedArray<String> = ChunkedArray()) {
+    /// Which of the index's builders this is: its stored blocks name its vocabulary by this number.
+    let number: Int
+
+    /// Builder `number`, whose spelling codes continue `vocabulary` (a loaded snapshot's).
+    init(number: Int, vocabulary: ChunkedArray<String> = ChunkedArray()) {
+        self.number = number
         self.vocabulary = vocabulary
     }
 
@@ -350,7 +354,8 @@ struct SegmentBuilder {
         }
         let segment = Segment(firstDocument: firstDocument, documentCount: documentCount, terms: terms, pairs: pairs, exactForms: exactForms,
                               checkpoints: checkpoints, bytes: UnsafeBufferPointer(bytes),
-                              stored: [StoredArticles(firstDocument: firstDocument, bytes: UnsafeBufferPointer(storedBytes), ends: storedEnds)],
+                              stored: [StoredArticles(firstDocument: firstDocument, bytes: UnsafeBufferPointer(storedBytes), ends: storedEnds,
+                                                     spellings: vocabulary, vocabulary: number)],
                               articleNumbers: articleNumbers, entityNumbers: entityNumbers, entityDocuments: entityDocuments)
         articleNumbers = [:]
         entityNumbers = [:]

@@ -29,12 +29,17 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Least milliseconds between two applies of the change feed while it keeps coming: larger batches cost less per article, and no article waits longer than this (env BANTIN_APPLY_INTERVAL_MS; default 100).")
     var applyIntervalMs: Int?
 
+    @Option(help: "Threads a large batch of the change feed is indexed on, each building its own segment (env BANTIN_INDEX_THREADS; default the cores, up to 4).")
+    var indexThreads: Int?
+
     mutating func validate() throws {
         ingest = try Setting.resolve(ingest, "BANTIN_INGEST", default: "127.0.0.1:7401")
         data = try Setting.resolve(data, "BANTIN_DATA", default: "var/data/query")
         snapshotInterval = try Setting.resolve(snapshotInterval, "BANTIN_SNAPSHOT_INTERVAL", default: 300)
         readyMaxLag = try Setting.resolve(readyMaxLag, "BANTIN_READY_MAX_LAG", default: 100)
         applyIntervalMs = try Setting.resolve(applyIntervalMs, "BANTIN_APPLY_INTERVAL_MS", default: 100)
+        indexThreads = try Setting.resolve(indexThreads, "BANTIN_INDEX_THREADS", default: SearchIndex.defaultIndexThreads)
+        guard (1...64).contains(indexThreads!) else { throw ValidationError("--index-threads / BANTIN_INDEX_THREADS must be 1 to 64") }
         guard snapshotInterval! > 0 else { throw ValidationError("--snapshot-interval / BANTIN_SNAPSHOT_INTERVAL must be at least 1 second") }
         guard readyMaxLag! >= 0 else { throw ValidationError("--ready-max-lag / BANTIN_READY_MAX_LAG must be 0 or more") }
         guard (0...10_000).contains(applyIntervalMs!) else {
@@ -45,7 +50,7 @@ struct QueryCommand: AsyncParsableCommand {
     func run() async throws {
         ServiceMain.bootstrap(server)
         let logger = Logger(label: "bantin-query")
-        let index = SearchIndex()
+        let index = SearchIndex(indexThreads: indexThreads!)
         let data = self.data!
         let ingest = self.ingest!
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)

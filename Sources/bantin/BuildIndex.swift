@@ -17,7 +17,7 @@ struct BuildIndex: AsyncParsableCommand {
         discussion: """
             Writes DIR/index.snapshot; start `bantin-query --data DIR` to serve it. Prints the build rate of each \
             stage (MB of article text per second): cleaning and extraction (on --threads threads), then indexing \
-            (one thread, as in the replica), then writing the snapshot.
+            (on --index-threads threads, as in the replica), then writing the snapshot.
             """)
 
     @Option(help: "Number of generated articles.")
@@ -30,16 +30,19 @@ struct BuildIndex: AsyncParsableCommand {
     var batch = 500
     @Option(help: "Threads for cleaning and extraction.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads for indexing (bantin-query --index-threads).")
+    var indexThreads = SearchIndex.defaultIndexThreads
     @Flag(help: "Print one JSON object instead of a report.")
     var json = false
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
+        guard (1...64).contains(indexThreads) else { throw ValidationError("--index-threads must be 1 to 64") }
     }
 
     func run() async throws {
         let generator = CorpusGenerator(seed: seed)
-        let index = SearchIndex()
+        let index = SearchIndex(indexThreads: indexThreads)
         let extractor = Extractor()
         let chunk = 500
         let chunks = (articles + chunk - 1) / chunk
@@ -50,7 +53,7 @@ struct BuildIndex: AsyncParsableCommand {
         var done = 0
 
         // First every article is cleaned and extracted, in chunks on every core; then the chunks are applied in
-        // order, one batch each, on one thread with nothing else running, so the indexing rate is the replica's own.
+        // order, one batch each, with nothing else running, so the indexing rate is the replica's own.
         var prepared = [[Change]](repeating: [], count: chunks)
         try await withThrowingTaskGroup(of: (Int, [Change], Int).self) { group in
             var next = 0
@@ -111,12 +114,12 @@ struct BuildIndex: AsyncParsableCommand {
         let megabytes = Double(bytes) / 1_048_576
         let rss = residentMegabytes()
         if json {
-            print(#"{"articles":\#(articles),"text_mb":\#(round2(megabytes)),"build_s":\#(round2(built.inSeconds)),"prepare_s":\#(round2(preparing.inSeconds)),"build_mb_per_s":\#(round2(megabytes / built.inSeconds)),"index_s":\#(round2(indexing.inSeconds)),"index_mb_per_s":\#(round2(megabytes / indexing.inSeconds)),"snapshot_mb":\#(round2(Double(snapshotBytes) / 1_048_576)),"snapshot_write_s":\#(round2(writing.inSeconds)),"rss_mb":\#(round2(rss)),"threads":\#(threads)}"#)
+            print(#"{"articles":\#(articles),"text_mb":\#(round2(megabytes)),"build_s":\#(round2(built.inSeconds)),"prepare_s":\#(round2(preparing.inSeconds)),"build_mb_per_s":\#(round2(megabytes / built.inSeconds)),"index_s":\#(round2(indexing.inSeconds)),"index_mb_per_s":\#(round2(megabytes / indexing.inSeconds)),"snapshot_mb":\#(round2(Double(snapshotBytes) / 1_048_576)),"snapshot_write_s":\#(round2(writing.inSeconds)),"rss_mb":\#(round2(rss)),"threads":\#(threads),"index_threads":\#(indexThreads)}"#)
         } else {
             FileHandle.standardError.write(Data("\n".utf8))
             print(String(format: "%d articles, %.1f MB of text", articles, megabytes))
-            print(String(format: "built in %.1f s: %.2f MB/s end to end (clean + extract on %d threads, index on one)", built.inSeconds, megabytes / built.inSeconds, threads))
-            print(String(format: "indexing alone: %.1f s, %.2f MB/s", indexing.inSeconds, megabytes / indexing.inSeconds))
+            print(String(format: "built in %.1f s: %.2f MB/s end to end (clean + extract on %d threads, index on %d)", built.inSeconds, megabytes / built.inSeconds, threads, indexThreads))
+            print(String(format: "indexing alone: %.1f s, %.2f MB/s on %d threads", indexing.inSeconds, megabytes / indexing.inSeconds, indexThreads))
             print(String(format: "snapshot %@: %.1f MB written in %.1f s", path, Double(snapshotBytes) / 1_048_576, writing.inSeconds))
             print(String(format: "resident memory of this process: %.0f MB", rss))
         }

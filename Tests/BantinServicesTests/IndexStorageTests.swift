@@ -179,6 +179,37 @@ import Testing
         }
     }
 
+    /// A batch split over indexing threads (each builder with its own vocabulary for stored bodies) answers as one
+    /// thread does, and so does its snapshot loaded into an index with another number of threads, which goes on
+    /// indexing.
+    @Test func indexingThreadsAnswerAsOneThreadDoes() throws {
+        let changes = try Self.changes.get()
+        let (first, later) = (Array(changes.prefix(300)), Array(changes.dropFirst(300)))
+        let one = SearchIndex(indexThreads: 1), three = SearchIndex(indexThreads: 3)
+        one.apply(first)
+        three.apply(first)
+        #expect(three.snapshot.vocabularies.count == 3 && three.snapshot.segments.count == 3)
+        for query in Self.queries { #expect(try Self.results(three, query) == Self.results(one, query), "\(query)") }
+
+        let path = NSTemporaryDirectory() + "bantin-threads-\(UUID().uuidString).snapshot"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try IndexSnapshot.write(three, to: path)
+        let loaded = SearchIndex(indexThreads: 2)
+        try IndexSnapshot.load(from: path, into: loaded)
+        one.apply(later)
+        loaded.apply(later)
+        for query in Self.queries { #expect(try Self.results(loaded, query) == Self.results(one, query), "\(query)") }
+        // Written again (blocks of both runs name their builders' vocabularies) and loaded on one thread.
+        try IndexSnapshot.write(loaded, to: path)
+        let reloaded = SearchIndex(indexThreads: 1)
+        try IndexSnapshot.load(from: path, into: reloaded)
+        for change in changes {
+            let id = change.stored!.article!.id
+            #expect(loaded.article(id: id) == one.article(id: id))
+            #expect(reloaded.article(id: id) == one.article(id: id))
+        }
+    }
+
     /// Stored bodies are kept as spelling codes (`StoredBody`): every article must read back byte for byte, whatever
     /// lies between its tokens, before and after a snapshot round trip, and articles applied after the load (whose
     /// new spellings continue the loaded vocabulary) as well. A paragraph holding a line break is stored as it is.

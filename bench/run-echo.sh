@@ -15,7 +15,7 @@ BIN=.build/release/bantin
 $BIN certs init "$PKI" >/dev/null
 taskset -c 0 $BIN echo-server --pki "$PKI" --port "$PORT" --threads 1 2>/dev/null &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; rm -rf "$PKI"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$PKI"' EXIT
 sleep 1
 TICKS=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }

@@ -18,7 +18,7 @@ for run in $(seq "$RUNS"); do
   rm -rf "$WORK/data"
   $BIN/bantin up --pki "$WORK/pki" --data "$WORK/data" --ports 7481,7482,7483 >"$WORK/up.log" 2>&1 &
   UP=$!
-  trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null; rm -rf "$WORK"' EXIT
+  trap 'kill -TERM $UP 2>/dev/null || true; wait $UP 2>/dev/null || true; rm -rf "$WORK"' EXIT
   for i in $(seq 100); do
     $BIN/bantin call 127.0.0.1:7483 /bantin.health.v1.Health/Check '{}' >/dev/null 2>&1 && break
     sleep 0.1

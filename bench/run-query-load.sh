@@ -35,7 +35,7 @@ started=$(date +%s.%N)
 BANTIN_LOG_LEVEL=error taskset -c 0 $BIN/bantin-query --pki "$WORK/pki" --port "$PORT" --data "$WORK/query" \
   --ingest 127.0.0.1:1 >"$WORK/query.log" 2>&1 &
 QUERY=$!
-trap 'kill $QUERY 2>/dev/null; wait $QUERY 2>/dev/null || true' EXIT
+trap 'kill $QUERY 2>/dev/null || true; wait $QUERY 2>/dev/null || true' EXIT
 until $BIN/bantin call "127.0.0.1:$PORT" /bantin.query.v1.Query/Stats '{}' --pki "$WORK/pki" 2>/dev/null | grep -q "\"articles\": \"\?$ARTICLES"; do
   kill -0 $QUERY || { cat "$WORK/query.log"; exit 1; }
   sleep 0.2

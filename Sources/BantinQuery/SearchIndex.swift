@@ -160,7 +160,7 @@ public final class SearchIndex: Sendable {
             for change in changes {
                 if let document = Self.file(change, as: Int32(w.next.documentCount + documents.count), to: &w) { documents.append(document) }
             }
-            let (segments, lengths) = Self.index(documents, from: Int32(w.next.documentCount), with: &w.builders)
+            let (segments, lengths) = Self.index(documents, from: Int32(w.next.documentCount), with: &w.builders, threads: indexThreads)
             var s = w.next
             w.next = Snapshot()  // s is the only reference while it grows
             for (length, titleLength) in lengths {
@@ -193,12 +193,12 @@ public final class SearchIndex: Sendable {
     /// extra segments (and their merges) than it gains.
     static let minimumRun = 64
 
-    /// Indexes `documents` (numbered from `first`) in contiguous runs of at least `minimumRun`, one per builder at
-    /// most, each on its own thread; returns their segments in order and each document's lengths.
-    private static func index(_ documents: [Document], from first: Int32, with builders: inout [SegmentBuilder])
+    /// Indexes `documents` (numbered from `first`) in contiguous runs of at least `minimumRun`, at most `threads`,
+    /// each on its own thread with its own builder; returns their segments in order and each document's lengths.
+    private static func index(_ documents: [Document], from first: Int32, with builders: inout [SegmentBuilder], threads: Int)
         -> (segments: [Segment], lengths: [(length: Int32, titleLength: Int32)]) {
         guard !documents.isEmpty else { return ([], []) }
-        let runs = max(1, min(builders.count, documents.count / minimumRun))
+        let runs = max(1, min(threads, builders.count, documents.count / minimumRun))
         let perRun = (documents.count + runs - 1) / runs
         var lengths = [(length: Int32, titleLength: Int32)](repeating: (0, 0), count: documents.count)
         var segments = [Segment?](repeating: nil, count: runs)

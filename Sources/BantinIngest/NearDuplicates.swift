@@ -49,6 +49,9 @@ public enum MinHash {
         return signature
     }
 
+    /// Whether the signature is of a body without words.
+    static func isEmpty(_ signature: UnsafeBufferPointer<UInt32>) -> Bool { signature.allSatisfy { $0 == .max } }
+
     /// The share of bins that agree: the estimate of the two shingle sets' Jaccard similarity.
     public static func similarity(_ a: UnsafeBufferPointer<UInt32>, _ b: UnsafeBufferPointer<UInt32>) -> Double {
         Double(agreeingBins(a, b)) / Double(bins)
@@ -110,7 +113,10 @@ struct SignatureIndex {
         ids.append(id)
         signatures.append(contentsOf: signature)
         signature.withUnsafeBufferPointer { signature in
+            // A body without words (every bin empty) is listed under no band: it is nobody's near-duplicate.
+            let empty = MinHash.isEmpty(signature)
             for band in 0..<MinHash.bands {
+                guard !empty else { previous.append(-1); continue }
                 let key = MinHash.bandKey(signature, band)
                 previous.append(latest[key] ?? -1)
                 latest[key] = article
@@ -123,9 +129,10 @@ struct SignatureIndex {
         for _ in 0..<count {
             let signature = Array(signatures.suffix(MinHash.bins))
             signature.withUnsafeBufferPointer { signature in
+                let empty = MinHash.isEmpty(signature)
                 for band in (0..<MinHash.bands).reversed() {
                     let before = previous.removeLast()
-                    latest[MinHash.bandKey(signature, band)] = before < 0 ? nil : before
+                    if !empty { latest[MinHash.bandKey(signature, band)] = before < 0 ? nil : before }
                 }
             }
             signatures.removeLast(MinHash.bins)
@@ -139,6 +146,7 @@ struct SignatureIndex {
         var bestAgreeing = MinHash.agreeing - 1
         signatures.withUnsafeBufferPointer { stored in
             signature.withUnsafeBufferPointer { signature in
+                guard !MinHash.isEmpty(signature) else { return }
                 for band in 0..<MinHash.bands {
                     var article = latest[MinHash.bandKey(signature, band)] ?? -1
                     while article >= 0 {

@@ -128,6 +128,12 @@ import Testing
         var index = SignatureIndex()
         for (i, s) in stored.enumerated() { index.add(s, id: "a\(i)") }
         index.removeLast(500)
+        // A body without words is nobody's near-duplicate, not even another's without words.
+        let empty = [UInt32](repeating: .max, count: MinHash.bins)
+        var withEmpty = index
+        withEmpty.add(empty, id: "empty")
+        #expect(withEmpty.nearest(empty) == nil)
+        withEmpty.removeLast(1)
         var exact = 0
         for q in 0..<2000 {
             let original = stored[Int(next() % 1500)]

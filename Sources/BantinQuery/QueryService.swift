@@ -65,7 +65,7 @@ public struct QueryService: RPCService {
             h.articleID = hit.article.id
             h.title = hit.article.title
             h.score = hit.score
-            (h.snippet, h.highlights) = Snippets.make(body: SearchIndex.body(of: hit.article), matches: hit.bodyMatches)
+            (h.snippet, h.highlights) = Snippets.make(body: hit.body, matches: hit.bodyMatches)
             h.publishedAt = hit.article.publishedAt
             h.province = hit.provinceName
             return h

@@ -47,6 +47,8 @@ public final class SearchIndex: Sendable {
         func article(_ document: Int32) -> Article { segment(containing: document).article(document) }
         /// The article without its body, for its id and title: no decoding of the body.
         func heading(_ document: Int32) -> Article { segment(containing: document).heading(document) }
+        /// The body searched (`body(of:)`), decoded without the rest of the article.
+        func body(_ document: Int32) -> String { segment(containing: document).body(document) }
         func extraction(_ document: Int32) -> Extraction { segment(containing: document).extraction(document) }
 
         func document(id: String) -> Int32? {
@@ -283,7 +285,10 @@ public final class SearchIndex: Sendable {
     // MARK: queries
 
     public struct Hit: Sendable {
+        /// The article without its body (id, title, lead, date...; see `Snapshot.heading`).
         public var article: Article
+        /// The text searched besides the title (`body(of:)`), for the snippet.
+        public var body: String
         public var score: Double
         public var provinceName: String
         /// The publication date, or the main event's when the page gave none (ISO, or "").
@@ -464,7 +469,7 @@ public final class SearchIndex: Sendable {
         }
         let hits = best.dropFirst(offset).map {
             let d = Int($0.document)
-            return Hit(article: s.article($0.document), score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
+            return Hit(article: s.heading($0.document), body: s.body($0.document), score: $0.score, provinceName: s.provinceNames[d], date: s.dates[d],
                        bodyMatches: Self.bodyMatches(of: $0.document, atoms: query.clauses.flatMap { $0 }, in: s))
         }
         return Result(hits: hits, total: matches.count, documents: n,

@@ -104,6 +104,7 @@ final class Segment: @unchecked Sendable {
 
     func article(_ document: Int32) -> Article { storedBlock(document).article(document) ?? Article() }
     func heading(_ document: Int32) -> Article { storedBlock(document).heading(document) ?? Article() }
+    func body(_ document: Int32) -> String { storedBlock(document).body(document) ?? "" }
     func extraction(_ document: Int32) -> Extraction { storedBlock(document).extraction(document) }
 
     private func storedBlock(_ document: Int32) -> StoredArticles {
@@ -189,6 +190,14 @@ final class StoredArticles: @unchecked Sendable {
             do throws(StoredBody.Corrupt) { try StoredBody.decode(body, spellings: spellings, into: &article) } catch { return nil }
         }
         return article
+    }
+
+    /// The body of `document` (`SearchIndex.body(of:)`), decoded straight from its codes; nil if the record is corrupt.
+    func body(_ document: Int32) -> String? {
+        let coded = record(document, 2)
+        guard !coded.isEmpty else { return heading(document).map(SearchIndex.body(of:)) }
+        guard let body = try? StoredBody.body(coded, spellings: spellings) else { return nil }
+        return String(decoding: body.text, as: UTF8.self)
     }
 
     func extraction(_ document: Int32) -> Extraction {

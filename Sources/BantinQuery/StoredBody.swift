@@ -63,6 +63,15 @@ enum StoredBody {
 
     /// Sets `article`'s paragraphs and captions from `coded`, whose codes name `spellings`.
     static func decode(_ coded: UnsafeRawBufferPointer, spellings: ChunkedArray<String>, into article: inout Article) throws(Corrupt) {
+        let (text, paragraphs, captions) = try body(coded, spellings: spellings)
+        let lines = text.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        article.paragraphs = paragraphs + captions == 0 ? [] : Array(lines[..<paragraphs])
+        article.captions = paragraphs + captions == 0 ? [] : Array(lines[paragraphs...])
+    }
+
+    /// The body (`SearchIndex.body(of:)`: paragraphs, then captions, one per line) `coded` holds, with how many
+    /// paragraphs and captions it has: all a snippet needs, without splitting it into lines and joining them again.
+    static func body(_ coded: UnsafeRawBufferPointer, spellings: ChunkedArray<String>) throws(Corrupt) -> (text: [UInt8], paragraphs: Int, captions: Int) {
         guard let base = coded.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw Corrupt() }
         let end = coded.count
         var offset = 0
@@ -94,9 +103,9 @@ enum StoredBody {
             if spelling.utf8.withContiguousStorageIfAvailable({ text.append(contentsOf: $0) }) == nil { text.append(contentsOf: spelling.utf8) }
             if value & 1 == 1 { text.append(0x20) } else { try literal() }
         }
-        let lines = text.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard lines.count == paragraphs + captions || (paragraphs + captions == 0 && text.isEmpty) else { throw Corrupt() }
-        article.paragraphs = paragraphs + captions == 0 ? [] : Array(lines[..<paragraphs])
-        article.captions = paragraphs + captions == 0 ? [] : Array(lines[paragraphs...])
+        var lineBreaks = 0
+        for byte in text where byte == 10 { lineBreaks += 1 }
+        guard lineBreaks == max(paragraphs + captions - 1, 0), paragraphs + captions > 0 || text.isEmpty else { throw Corrupt() }
+        return (text, paragraphs, captions)
     }
 }

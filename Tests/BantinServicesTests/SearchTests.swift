@@ -208,7 +208,8 @@ import Testing
         for text in [#""thông tin đối ngoại""#, "tỉnh ủy", #""ban chấp hành" trung ương"#, "hội nghị -title:hội"] {
             let query = try SearchQuery(parsing: text)
             for hit in index.search(query, offset: 0, limit: 10).hits {
-                let body = SearchIndex.body(of: hit.article)
+                let body = hit.body
+                #expect(body == SearchIndex.body(of: try #require(index.article(id: hit.article.id))))
                 let fromIndex = Snippets.make(body: body, matches: hit.bodyMatches)
                 let scanned = Snippets.make(body: body, phrases: query.clauses.flatMap { $0 }.filter { !$0.titleOnly }.map(\.terms))
                 #expect(fromIndex.snippet == scanned.snippet, "\(text) in \(hit.article.id)")
@@ -230,7 +231,7 @@ import Testing
             change.seq = UInt64(k + 1)
             return change
         })
-        let accented = try Self.search(index, "tín").hits.map { SearchIndex.body(of: $0.article) }
+        let accented = try Self.search(index, "tín").hits.map(\.body)
         #expect(accented.count == 2 && accented.first?.contains("đưa tín") == true, "\(accented)")
         let plain = try Self.search(index, "tin").hits
         #expect(plain.count == 2 && plain.first?.score == plain.last?.score, "no diacritics typed: no preference")

@@ -3,11 +3,11 @@ import BantinCore
 /// Near-duplicate detection: MinHash signatures of the folded body's syllable 5-shingles, compared by their estimate
 /// of the Jaccard similarity of the two shingle sets.
 ///
-/// Threshold: two bodies are near-duplicates when at least 60 % of their signature agrees. `NearDuplicateTests`
+/// Threshold: two bodies are near-duplicates when at least 39 of the 64 bins of their signatures (0.61) agree. `NearDuplicateTests`
 /// measures both sides on generated articles, which share far more wording than real ones (the same templates): the
 /// exact Jaccard similarity of a reprint with minor edits (another opening clause, page furniture, a byline, "đồng
 /// chí" → "ông" in a paragraph) is 0.97 or more, of a reprint that drops a paragraph 0.79 or more, and of two
-/// different articles at most 0.26 (0.15 on average, over 300 articles). 0.6 sits between the two with room for the
+/// different articles at most 0.26 (0.15 on average, over 300 articles). 0.61 sits between the two with room for the
 /// estimate's error (a standard deviation of 0.05 to 0.06 with 64 bins). Five syllables make a shingle because
 /// shorter ones are shared by unrelated articles: with three, two different articles reached 0.41.
 ///

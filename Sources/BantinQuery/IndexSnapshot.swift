@@ -12,10 +12,10 @@ import NIOCore
 /// The payload holds the applied and head seqs; per article its id, province, date, province keys and entity
 /// numbers; the article and title lengths as raw 32-bit arrays; the articles with events; the entities as
 /// packed protobuf messages (domain.proto), each with its articles delta-coded; the vocabularies stored bodies
-/// are coded in (`StoredBody`, one per builder); then the segments as they are in memory: syllable, pair and exact-form names with
-/// where their streams lie, the checkpoints and stored-record ends as raw arrays, the posting bytes and the
-/// stored records (three per article, see `StoredArticles`) with the number of their vocabulary. Loading maps the file,
-/// checks the checksum and decodes the tables; posting bytes and stored articles are used where they lie,
+/// are coded in (`StoredBody`, one per builder); then the segments as they are in memory: syllable, pair and
+/// exact-form names with where their streams lie, the checkpoints and stored-record ends as raw arrays, the posting
+/// bytes and the stored records (three per article, see `StoredArticles`) with the number of their vocabulary.
+/// Loading maps the file, checks the checksum and decodes the tables; posting bytes and stored articles are used where they lie,
 /// with no per-posting work. Raw arrays are in this machine's byte order and layout (little-endian, 64-bit):
 /// a snapshot is read where it was written.
 ///
@@ -375,16 +375,8 @@ struct SnapshotReader {
     }
 
     mutating func readVarintOrThrow() throws -> UInt64 {
-        var value: UInt64 = 0, shift: UInt64 = 0
-        while offset < bytes.count {
-            let byte = bytes[offset]
-            offset += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-            guard shift < 64 else { break }
-        }
-        throw IndexSnapshot.Invalid(description: "a number in the snapshot is cut short")
+        guard let value = LEB128.read(bytes, &offset) else { throw IndexSnapshot.Invalid(description: "a number in the snapshot is cut short") }
+        return value
     }
 
     mutating func readVarints() throws -> [UInt64] {

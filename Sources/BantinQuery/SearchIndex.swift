@@ -116,7 +116,7 @@ public final class SearchIndex: Sendable {
 
     public init(indexThreads: Int = SearchIndex.defaultIndexThreads) {
         self.indexThreads = max(1, indexThreads)
-        writer = NIOLockedValueBox(Writer(builders: (0..<max(1, indexThreads)).map { SegmentBuilder(number: $0) }))
+        writer = NIOLockedValueBox(Writer(builders: (0..<self.indexThreads).map { SegmentBuilder(number: $0) }))
     }
 
     var snapshot: Snapshot { current.withLockedValue { $0 } }

@@ -342,6 +342,21 @@ enum LEB128 {
         return n
     }
 
+    /// Reads one at `offset` of `bytes` (advancing it) that may be damaged: nil when the bytes end first or it runs
+    /// past 64 bits.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0, shift: UInt64 = 0
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            guard shift < 64 else { return nil }
+        }
+        return nil
+    }
+
     /// Reads one at `offset` of `bytes`, advancing it.
     static func read(_ bytes: UnsafePointer<UInt8>, _ offset: inout Int) -> Int {
         var value = 0, shift = 0

@@ -245,8 +245,7 @@ struct SegmentBuilder {
             for range in ranges {
                 let spelling: Spelling
                 if range.count <= 16 {
-                    var key: (low: UInt64, high: UInt64) = (0, 0)
-                    withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[range])) }
+                    let key = Self.shortKey(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[range]))
                     spelling = shortSpellings[low: key.low, high: key.high] ?? learn(String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self))
                 } else {
                     let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
@@ -312,13 +311,20 @@ struct SegmentBuilder {
         if raw.utf8.count > 16 {
             spellings[raw] = spelling
         } else {
-            var key: (low: UInt64, high: UInt64) = (0, 0)
             var raw = raw
             raw.makeContiguousUTF8()
-            withUnsafeMutableBytes(of: &key) { key in raw.utf8.withContiguousStorageIfAvailable { key.copyMemory(from: UnsafeRawBufferPointer($0)) } }
+            let key = raw.utf8.withContiguousStorageIfAvailable { Self.shortKey(UnsafeRawBufferPointer($0)) }!
             shortSpellings.insert(low: key.low, high: key.high, spelling)
         }
         return spelling
+    }
+
+    /// A spelling of up to 16 UTF-8 bytes as the two words `shortSpellings` keys it by (zero-padded).
+    @inline(__always)
+    private static func shortKey(_ spelling: UnsafeRawBufferPointer) -> (low: UInt64, high: UInt64) {
+        var key: (low: UInt64, high: UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: spelling) }
+        return key
     }
 
     /// The batch as a segment (nil when it is empty); the builder is ready for the next batch.

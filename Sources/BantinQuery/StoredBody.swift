@@ -72,31 +72,23 @@ enum StoredBody {
     /// The body (`SearchIndex.body(of:)`: paragraphs, then captions, one per line) `coded` holds, with how many
     /// paragraphs and captions it has: all a snippet needs, without splitting it into lines and joining them again.
     static func body(_ coded: UnsafeRawBufferPointer, spellings: ChunkedArray<String>) throws(Corrupt) -> (text: [UInt8], paragraphs: Int, captions: Int) {
-        guard let base = coded.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw Corrupt() }
-        let end = coded.count
+        let bytes = coded.assumingMemoryBound(to: UInt8.self)
         var offset = 0
         func varint() throws(Corrupt) -> Int {
-            var value = 0, shift = 0
-            while offset < end, shift < 63 {
-                let byte = base[offset]
-                offset += 1
-                value |= Int(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            throw Corrupt()
+            guard let value = LEB128.read(bytes, &offset), let int = Int(exactly: value) else { throw Corrupt() }
+            return int
         }
         var text: [UInt8] = []
-        text.reserveCapacity(end * 4)
+        text.reserveCapacity(bytes.count * 4)
         func literal() throws(Corrupt) {
             let length = try varint()
-            guard length <= end - offset else { throw Corrupt() }
-            text.append(contentsOf: UnsafeBufferPointer(start: base + offset, count: length))
+            guard length <= bytes.count - offset else { throw Corrupt() }
+            text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[offset..<(offset + length)]))
             offset += length
         }
         let paragraphs = try varint(), captions = try varint()
         try literal()
-        while offset < end {
+        while offset < bytes.count {
             let value = try varint()
             guard value >> 1 < spellings.count else { throw Corrupt() }
             let spelling = spellings[value >> 1]

@@ -125,6 +125,7 @@ import Testing
 
     /// However batches come (one article at a time under a steady feed, hundreds when catching up), the segment
     /// list keeps its shape after every batch: size classes never grow towards the end, fewer than four per class.
+    /// The last batch's own segments are outside that shape until the next batch merges them in.
     @Test func theSegmentListStaysLogarithmicWhateverTheBatches() throws {
         let changes = try Self.changes.get()
         let index = SearchIndex()
@@ -134,16 +135,18 @@ import Testing
             let size = random.next() % 40 == 0 ? 1 + Int(random.next() % 60) : 1
             let end = min(changes.count, start + size)
             index.apply(Array(changes[start..<end]))
-            start = end
             batches += 1
             let segments = index.snapshot.segments
-            let classes = segments.map(\.sizeClass)
+            let settled = segments.filter { $0.firstDocument < start }
+            #expect(segments.count - settled.count == 1, "after batch \(batches)")
+            start = end
+            let classes = settled.map(\.sizeClass)
             #expect(classes == classes.sorted(by: >), "after batch \(batches): \(classes)")
             #expect(Dictionary(grouping: classes) { $0 }.values.allSatisfy { $0.count < Segment.mergeFactor }, "after batch \(batches): \(classes)")
             #expect(zip(segments, segments.dropFirst()).allSatisfy { $0.endDocument == $1.firstDocument })
             mostSegments = max(mostSegments, segments.count)
         }
-        #expect(batches > 200 && mostSegments <= 3 * 5, "\(batches) batches, at most \(mostSegments) segments")
+        #expect(batches > 200 && mostSegments <= 3 * 5 + 1, "\(batches) batches, at most \(mostSegments) segments")
     }
 
     /// A plain conjunction streams its cursors (`SearchIndex.conjunction`); every other query builds match lists

@@ -277,7 +277,9 @@ public final class SearchIndex: Sendable {
         for entity in extraction.entities {
             if let number = w.entityNumbers[entity.id] {
                 if !mentioned.contains(number) { mentioned.append(number) }
-                let missing = entity.aliases.filter { !s.entities[Int(number)].aliases.contains($0) }
+                guard !entity.aliases.isEmpty else { continue }
+                let known = s.entities[Int(number)].aliases  // one copy of the entity, not one per alias
+                let missing = entity.aliases.filter { !known.contains($0) }
                 if !missing.isEmpty { s.entities[Int(number)].aliases += missing }
             } else {
                 let number = Int32(s.entities.count)
@@ -288,10 +290,8 @@ public final class SearchIndex: Sendable {
             }
         }
         // The article's province: the main event's place, else the province-level place mentioned most.
-        let mentionCounts = extraction.mentions.reduce(into: [String: Int]()) { $0[$1.entityID, default: 0] += 1 }
         let located = extraction.events.first.flatMap { event in extraction.entities.first { $0.id == event.locationID } }
-            ?? extraction.entities.filter { $0.type == .location && !$0.province.isEmpty }
-                .max { (mentionCounts[$0.id] ?? 0, $1.id) < (mentionCounts[$1.id] ?? 0, $0.id) }
+            ?? Self.mostMentionedProvinceLevelPlace(in: extraction)
         let provinceName = article.province.isEmpty ? located?.name ?? "" : article.province
         s.provinceNames.append(intern(provinceName))
         s.provinceKeys.append(Array(Set([provinceName, located?.name ?? "", located?.province ?? ""].filter { !$0.isEmpty }.map(VietnameseText.fold))).map(intern))
@@ -300,6 +300,17 @@ public final class SearchIndex: Sendable {
         if !extraction.events.isEmpty { s.eventDocuments.append(doc) }
         s.documentEntities.append(mentioned)
         return Document(article: kept, extraction: extraction, mentioned: mentioned, introduced: introduced)
+    }
+
+    /// The location with a province that `extraction` mentions most (ties to the smaller id).
+    private static func mostMentionedProvinceLevelPlace(in extraction: Extraction) -> Entity? {
+        let places = extraction.entities.filter { $0.type == .location && !$0.province.isEmpty }
+        guard places.count > 1 else { return places.first }
+        var mentionCounts: [String: Int] = [:]
+        mentionCounts.reserveCapacity(places.count)
+        for place in places { mentionCounts[place.id] = 0 }
+        for mention in extraction.mentions { mentionCounts[mention.entityID]? += 1 }
+        return places.max { (mentionCounts[$0.id]!, $1.id) < (mentionCounts[$1.id]!, $0.id) }
     }
 
     /// The text searched besides the title: paragraphs, then captions.

@@ -246,6 +246,38 @@ import Testing
         #expect(try Self.search(index, #"province:"Cà Mau""#).total == 0)
     }
 
+    /// With no event to place it, an article is filed under the place with a province it mentions most; a place
+    /// without one (a country) does not count, and a tie goes to the smaller id.
+    @Test func anArticleWithoutEventsIsFiledUnderThePlaceItMentionsMost() throws {
+        func place(_ id: String, _ name: String, province: String) -> Entity {
+            var entity = Entity(id: id, type: .location, name: name)
+            entity.province = province
+            return entity
+        }
+        func change(_ seq: UInt64, _ title: String, places: [Entity], mentions: [String]) throws -> Change {
+            var article = try ArticleStore.prepare(SubmitRequest(text: "\(title)\n\nHội nghị bàn về công tác cán bộ và phát triển kinh tế.")).article
+            article.province = ""
+            var extraction = Extraction()
+            extraction.entities = places
+            extraction.mentions = mentions.map { Mention(entityID: $0, type: .location, span: Span(), surface: "") }
+            var change = Change()
+            change.stored = StoredArticle(article: article, extraction: extraction)
+            change.seq = seq
+            return change
+        }
+        let caoBang = place("loc:cao-bang", "Cao Bằng", province: "Cao Bằng"), langSon = place("loc:lang-son", "Lạng Sơn", province: "Lạng Sơn")
+        let vietNam = place("loc:viet-nam", "Việt Nam", province: "")
+        let index = SearchIndex()
+        index.apply([
+            try change(1, "Tin thứ nhất", places: [caoBang, langSon, vietNam],
+                       mentions: ["loc:viet-nam", "loc:viet-nam", "loc:viet-nam", "loc:cao-bang", "loc:lang-son", "loc:lang-son"]),
+            try change(2, "Tin thứ hai", places: [langSon, caoBang], mentions: ["loc:lang-son", "loc:cao-bang"]),
+        ])
+        let hits = try Self.search(index, "hội nghị").hits
+        #expect(Dictionary(uniqueKeysWithValues: hits.map { ($0.article.title, $0.provinceName) }) == ["Tin thứ nhất": "Lạng Sơn", "Tin thứ hai": "Cao Bằng"])
+        #expect(try Self.search(index, #"hội nghị province:"Lạng Sơn""#).hits.map(\.article.title) == ["Tin thứ nhất"])
+    }
+
     @Test func dateFiltersAndSortByDate() throws {
         let (index, _) = try Self.index()
         let all = try Self.search(index, "sort:date from:2019")

@@ -127,7 +127,7 @@ public final class ArticleStore: @unchecked Sendable {
             body_hash TEXT NOT NULL UNIQUE,
             signature BLOB NOT NULL,      -- MinHash of the body, 64 little-endian 32-bit values
             article BLOB NOT NULL,        -- Article without original_text
-            original_text TEXT            -- the submission as given
+            original_text TEXT            -- the submission as given; NULL when it is the normalized text itself
         );
         """
     }
@@ -316,10 +316,12 @@ public final class ArticleStore: @unchecked Sendable {
             article.duplicateSimilarity = near.similarity
         }
         var seq: UInt64 = 0
-        let original = article.originalText
-        article.originalText = ""  // its own column: the feed sends the blob as it is, without it
+        // The original has its own column: the feed sends the blob as it is, without it. A submission that was
+        // already normalized (NFC, one tone placement, tidy spacing: most are) is not stored a second time.
+        let original: SQLiteStatement.Value = article.originalText == article.text ? .null : .text(article.originalText)
+        article.originalText = ""
         try insertArticle.rows(.text(article.id), .text(candidate.bodyHash), .blob(MinHash.bytes(candidate.signature)),
-                               .blob(article.packedBytes()), .text(original)) { seq = UInt64($0.int(0)) }
+                               .blob(article.packedBytes()), original) { seq = UInt64($0.int(0)) }
         try insertPending.run(.int(Int64(seq)))
         signatures.add(candidate.signature, id: article.id)
         added += 1
@@ -343,7 +345,12 @@ public final class ArticleStore: @unchecked Sendable {
                 WHERE a.id = ?
                 """).rows(.text(id)) { row in
                 var stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
-                if !row.isNull(3) { stored.article?.originalText = row.text(3) }
+                if !row.isNull(3) {
+                    stored.article?.originalText = row.text(3)
+                } else if let text = stored.article?.text, stored.article?.originalText.isEmpty == true {
+                    // NULL: the submission was its normalized text (stores of the first layout kept it in the blob).
+                    stored.article?.originalText = text
+                }
                 found = stored
             }
             return found

@@ -45,6 +45,27 @@ import BantinCorpus
         try await store.close()
     }
 
+    /// A submission that normalization leaves as it is is stored once (its original_text is NULL) and Get still
+    /// returns it as given; one that normalization changed keeps its own original.
+    @Test func anAlreadyNormalizedSubmissionIsStoredOnceAndReturnedAsGiven() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seeds = try ServiceProcessesSeeds.load()
+        let tidy = VietnameseText.normalize(seeds[1])
+        let untidy = seeds[2].replacingOccurrences(of: "hòa", with: "hoà") + "  \n\n\n"
+        #expect(VietnameseText.normalize(untidy) != untidy)
+        let store = try ArticleStore(directory: directory)
+        let stored = try await [tidy, untidy].asyncMap { try await store.accept(try ArticleStore.prepare(SubmitRequest(text: $0))).articleID }
+        #expect(try await store.get(id: stored[0])?.article?.originalText == tidy)
+        #expect(try await store.get(id: stored[1])?.article?.originalText == untidy)
+        try await store.close()
+        var missing: [Bool] = []
+        try SQLiteDatabase(path: "\(directory)/articles.sqlite").prepare("SELECT original_text IS NULL FROM articles ORDER BY seq").rows {
+            missing.append($0.int(0) == 1)
+        }
+        #expect(missing == [true, false])
+    }
+
     /// A store written before extractions had their own table (they and the outbox were article columns) and before
     /// MinHash signatures opens with its feed, its outbox and its retry counts where they were, once (reopening moves
     /// nothing again), and finds near-duplicates of its articles.

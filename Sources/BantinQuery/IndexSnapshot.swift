@@ -36,6 +36,7 @@ public enum IndexSnapshot {
     /// Writes `index` to `path` atomically; returns the bytes written.
     @discardableResult
     public static func write(_ index: SearchIndex, to path: String) throws -> Int {
+        index.settle()
         let payload = encode(index.snapshot)
         var header = ByteBuffer()
         header.writeBytes(magic)

@@ -190,6 +190,17 @@ public final class SearchIndex: Sendable {
         }
     }
 
+    /// Merges the last batch's segments into the list now, rather than during the next apply: what a snapshot is
+    /// written from (`IndexSnapshot.write`), so that a replica loading it holds no more segments, and no more term
+    /// tables on its heap, than the merge policy wants.
+    public func settle() {
+        writer.withLockedValue { w in
+            w.next.segments = Self.merging(w.next.segments, on: merges)()
+            let published = w.next
+            current.withLockedValue { $0 = published }
+        }
+    }
+
     /// Starts merging `segments` on `queue` as the list's policy wants (`appendMerging` of each in turn: a list it
     /// already holds is left as it is); the closure returned waits for the merged list.
     private static func merging(_ segments: [Segment], on queue: DispatchQueue) -> () -> [Segment] {

@@ -147,6 +147,15 @@ import Testing
             mostSegments = max(mostSegments, segments.count)
         }
         #expect(batches > 200 && mostSegments <= 3 * 5 + 1, "\(batches) batches, at most \(mostSegments) segments")
+        // Settled (as before a snapshot is written), the last batch's segment has joined the list too.
+        index.settle()
+        let classes = index.snapshot.segments.map(\.sizeClass)
+        #expect(classes == classes.sorted(by: >) && Dictionary(grouping: classes) { $0 }.values.allSatisfy { $0.count < Segment.mergeFactor }, "\(classes)")
+        let four = SearchIndex()
+        for change in changes.prefix(4) { four.apply(change) }
+        #expect(four.snapshot.segments.count == 4, "the fourth one-article segment waits for the next apply")
+        four.settle()
+        #expect(four.snapshot.segments.map(\.documentCount) == [4])
     }
 
     /// A plain conjunction streams its cursors (`SearchIndex.conjunction`); every other query builds match lists

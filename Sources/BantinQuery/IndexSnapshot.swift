@@ -33,7 +33,7 @@ public enum IndexSnapshot {
 
     // MARK: writing
 
-    /// Writes `index` to `path` atomically; returns the bytes written.
+    /// Writes `index` to `path` atomically, settled first (`SearchIndex.settle`); returns the bytes written.
     @discardableResult
     public static func write(_ index: SearchIndex, to path: String) throws -> Int {
         index.settle()

@@ -115,6 +115,8 @@ public final class SearchIndex: Sendable {
 
     /// Indexing threads by default: the cores, up to four.
     public static let defaultIndexThreads = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// What `--index-threads` accepts.
+    public static let indexThreadLimits = 1...64
 
     public init(indexThreads: Int = SearchIndex.defaultIndexThreads) {
         self.indexThreads = max(1, indexThreads)
@@ -195,20 +197,26 @@ public final class SearchIndex: Sendable {
     /// tables on its heap, than the merge policy wants.
     public func settle() {
         writer.withLockedValue { w in
-            w.next.segments = Self.merging(w.next.segments, on: merges)()
+            w.next.segments = Self.settled(w.next.segments)
             let published = w.next
             current.withLockedValue { $0 = published }
         }
     }
 
-    /// Starts merging `segments` on `queue` as the list's policy wants (`appendMerging` of each in turn: a list it
-    /// already holds is left as it is); the closure returned waits for the merged list.
+    /// `segments` merged as the list's policy wants (`appendMerging` of each in turn: a list it already holds is left
+    /// as it is).
+    private static func settled(_ segments: [Segment]) -> [Segment] {
+        var list: [Segment] = []
+        for segment in segments { list.appendMerging(segment) }
+        return list
+    }
+
+    /// Starts `settled(segments)` on `queue`; the closure returned waits for the merged list.
     private static func merging(_ segments: [Segment], on queue: DispatchQueue) -> () -> [Segment] {
         let result = NIOLockedValueBox<[Segment]>([])
         let done = DispatchGroup()
         queue.async(group: done) {
-            var list: [Segment] = []
-            for segment in segments { list.appendMerging(segment) }
+            let list = settled(segments)
             result.withLockedValue { $0 = list }
         }
         return {

@@ -39,7 +39,10 @@ struct QueryCommand: AsyncParsableCommand {
         readyMaxLag = try Setting.resolve(readyMaxLag, "BANTIN_READY_MAX_LAG", default: 100)
         applyIntervalMs = try Setting.resolve(applyIntervalMs, "BANTIN_APPLY_INTERVAL_MS", default: 100)
         indexThreads = try Setting.resolve(indexThreads, "BANTIN_INDEX_THREADS", default: SearchIndex.defaultIndexThreads)
-        guard (1...64).contains(indexThreads!) else { throw ValidationError("--index-threads / BANTIN_INDEX_THREADS must be 1 to 64") }
+        let limits = SearchIndex.indexThreadLimits
+        guard limits.contains(indexThreads!) else {
+            throw ValidationError("--index-threads / BANTIN_INDEX_THREADS must be \(limits.lowerBound) to \(limits.upperBound)")
+        }
         guard snapshotInterval! > 0 else { throw ValidationError("--snapshot-interval / BANTIN_SNAPSHOT_INTERVAL must be at least 1 second") }
         guard readyMaxLag! >= 0 else { throw ValidationError("--ready-max-lag / BANTIN_READY_MAX_LAG must be 0 or more") }
         guard (0...10_000).contains(applyIntervalMs!) else {

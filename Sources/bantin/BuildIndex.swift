@@ -39,7 +39,8 @@ struct BuildIndex: AsyncParsableCommand {
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
-        guard (1...64).contains(indexThreads) else { throw ValidationError("--index-threads must be 1 to 64") }
+        let limits = SearchIndex.indexThreadLimits
+        guard limits.contains(indexThreads) else { throw ValidationError("--index-threads must be \(limits.lowerBound) to \(limits.upperBound)") }
         guard indexRuns > 0 else { throw ValidationError("--index-runs must be at least 1") }
     }
 

@@ -20,20 +20,14 @@ import NIOPosix
 /// - All SQLite work runs on one dedicated thread, which also serializes it.
 public final class ArticleStore: @unchecked Sendable {
     // @unchecked: `database`, `signatures` and the statements are touched only on `thread`;
-    // `queue` and `heads` are guarded by their locks.
+    // `queue` is guarded by its lock, `monitor` by its own.
     private let thread: NIOThreadPool
     private let database: SQLiteDatabase
     private var signatures: SignatureIndex
     /// The last feed position handed out; only the committer touches it.
     private var lastFeedSeq: UInt64
     private let queue = NIOLockedValueBox(WriteQueue())
-    private let heads: NIOLockedValueBox<Heads>
-    private let feedWaiters = NIOLockedValueBox(FeedWaiters())
-
-    struct FeedWaiters {
-        var nextID: UInt64 = 0
-        var waiting: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    }
+    private let monitor: HeadsMonitor
 
     /// Articles above this size (UTF-8 bytes) are refused: real articles are far below it.
     public static let maxArticleBytes = 2 * 1024 * 1024
@@ -114,7 +108,7 @@ public final class ArticleStore: @unchecked Sendable {
         try database.prepare("SELECT COUNT(*) FROM pending").rows { pending = Int($0.int(0)) }
         signatures = loaded
         lastFeedSeq = feed
-        heads = NIOLockedValueBox(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
+        monitor = HeadsMonitor(Heads(acceptedSeq: accepted, feedSeq: feed, pending: pending))
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
@@ -179,7 +173,7 @@ public final class ArticleStore: @unchecked Sendable {
         try await thread.shutdownGracefully()
     }
 
-    public var currentHeads: Heads { heads.withLockedValue { $0 } }
+    public var currentHeads: Heads { monitor.heads }
 
     // MARK: accepting
 
@@ -262,15 +256,11 @@ public final class ArticleStore: @unchecked Sendable {
                     }
                 }
                 let acceptedSeq = results.compactMap { if case .accepted(let r) = $0, r.outcome == .accepted { r.seq } else { nil } }.last
-                heads.withLockedValue {
+                monitor.update {
                     if let acceptedSeq { $0.acceptedSeq = acceptedSeq }
                     $0.feedSeq = lastFeedSeq
                     $0.pending += accepted - extracted
                     if extracted > 0 { $0.lastExtractionAt = .now }
-                }
-                if extracted > 0 {
-                    let waiters = feedWaiters.withLockedValue { w in defer { w.waiting = [:] }; return Array(w.waiting.values) }
-                    for waiter in waiters { waiter.resume() }
                 }
                 for (write, result) in zip(batch, results) {
                     switch (write, result) {
@@ -411,7 +401,7 @@ public final class ArticleStore: @unchecked Sendable {
 
     /// Up to `limit` feed entries after `afterSeq`, in feed order; with `positionsOnly`, without the articles.
     public func changes(after afterSeq: UInt64, limit: Int, positionsOnly: Bool = false) async throws -> [PackedChange] {
-        let head = heads.withLockedValue { $0.feedSeq }
+        let head = monitor.heads.feedSeq
         return try await thread.runIfActive {
             var changes: [PackedChange] = []
             let columns = positionsOnly ? "a.id, e.feed_seq" : "a.id, e.feed_seq, a.seq, a.article, e.extraction"
@@ -460,32 +450,14 @@ public final class ArticleStore: @unchecked Sendable {
     /// *and* extraction is making progress (one stored within the last second). Under a bulk load the backlog then
     /// stays near `maxBacklog`, which bounds how stale the change feed gets; while extract is down nothing waits,
     /// and articles are accepted as pending, as promised. `progressWindow` is that "within the last second".
+    /// Waiting submissions go on in arrival order, one for each article whose extraction is stored.
     public func admit(maxBacklog: Int, progressWindow: Duration = .seconds(1)) async {
-        while true {
-            let heads = currentHeads
-            guard heads.pending >= maxBacklog, let last = heads.lastExtractionAt, ContinuousClock.now - last < progressWindow else { return }
-            await waitForFeed(after: heads.feedSeq, timeout: .milliseconds(100))
-        }
+        await monitor.admit(maxBacklog: maxBacklog, progressWindow: progressWindow)
     }
 
-    /// Returns once the feed head passes `seq`, or after `timeout`.
+    /// Returns once the feed head passes `seq`, or after about `timeout` (see `HeadsMonitor`).
     public func waitForFeed(after seq: UInt64, timeout: Duration) async {
-        if heads.withLockedValue({ $0.feedSeq }) > seq { return }
-        let id = feedWaiters.withLockedValue { w in defer { w.nextID += 1 }; return w.nextID }
-        // The timer resumes the waiter if no feed change does first; whichever removes it from the table resumes it.
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.feedWaiters.withLockedValue { $0.waiting.removeValue(forKey: id) }?.resume()
-        }
-        await withCheckedContinuation { continuation in
-            let ready = feedWaiters.withLockedValue { w -> Bool in
-                if heads.withLockedValue({ $0.feedSeq }) > seq { return true }
-                w.waiting[id] = continuation
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-        timer.cancel()
+        await monitor.waitForFeed(after: seq, timeout: timeout)
     }
 
     private static func stored(_ row: SQLiteRow, seqColumn: Int32, articleColumn: Int32, extractionColumn: Int32) throws -> StoredArticle {

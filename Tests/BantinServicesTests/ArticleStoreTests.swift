@@ -141,4 +141,75 @@ import BantinCorpus
         #expect(admitted.withLockedValue { $0 })
         try await store.close()
     }
+
+    @Test(.timeLimit(.minutes(1))) func heldSubmissionsGoOnInArrivalOrderOnePerStoredExtraction() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let generator = CorpusGenerator(seed: 6)
+        var ids: [String] = []
+        for index in 0..<5 {
+            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
+        }
+        try await store.storeExtraction(articleID: ids[0], Extraction())  // 4 waiting, extraction under way
+        let admitted = NIOLockedValueBox<[Int]>([])
+        var waiters: [Task<Void, Never>] = []
+        for waiter in 0..<3 {
+            waiters.append(Task {
+                await store.admit(maxBacklog: 4, progressWindow: .seconds(60))
+                admitted.withLockedValue { $0.append(waiter) }
+            })
+            try await Task.sleep(for: .milliseconds(100))  // queued one after the other
+        }
+        #expect(admitted.withLockedValue { $0 }.isEmpty)
+        // One extraction stored makes room for one: the first to arrive.
+        try await store.storeExtraction(articleID: ids[1], Extraction())
+        await waiters[0].value
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(admitted.withLockedValue { $0 } == [0])
+        // Two more make room for the other two.
+        try await store.storeExtraction(articleID: ids[2], Extraction())
+        try await store.storeExtraction(articleID: ids[3], Extraction())
+        for waiter in waiters { await waiter.value }
+        #expect(admitted.withLockedValue { $0 }.sorted() == [0, 1, 2])
+        try await store.close()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func heldSubmissionsGoOnWhenExtractionStalls() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let generator = CorpusGenerator(seed: 7)
+        var ids: [String] = []
+        for index in 0..<3 {
+            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
+        }
+        try await store.storeExtraction(articleID: ids[0], Extraction())
+        // The backlog is full and no extraction follows: after the progress window the submission goes on.
+        let clock = ContinuousClock()
+        let began = clock.now
+        await store.admit(maxBacklog: 2, progressWindow: .milliseconds(300))
+        #expect(clock.now - began >= .milliseconds(250))
+        try await store.close()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aCaughtUpFeedWaitEndsWithTheNextExtractionOrItsTimeout() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let id = try await store.accept(try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 8).article(0).text))).articleID
+        let clock = ContinuousClock()
+        var began = clock.now
+        await store.waitForFeed(after: 0, timeout: .milliseconds(200))
+        #expect(clock.now - began >= .milliseconds(200))
+        #expect(store.currentHeads.feedSeq == 0)
+        // A long timeout: the extraction ends the wait.
+        began = clock.now
+        async let waited: Void = store.waitForFeed(after: 0, timeout: .seconds(600))
+        try await Task.sleep(for: .milliseconds(100))
+        try await store.storeExtraction(articleID: id, Extraction())
+        await waited
+        #expect(store.currentHeads.feedSeq == 1)
+        try await store.close()
+    }
 }

@@ -70,7 +70,9 @@ let package = Package(
         ),
         // One library per service; executables stay thin.
         .target(name: "BantinIngest", dependencies: ["BantinCore", "BantinRPC", "CSQLite", "COpenSSL"]),
-        .target(name: "BantinExtract", dependencies: ["BantinCore", "BantinRPC"], resources: [.copy("Data")]),
+        .target(
+            name: "BantinExtract", dependencies: ["BantinCore", "BantinRPC", .product(name: "Metrics", package: "swift-metrics")],
+            resources: [.copy("Data")]),
         .target(name: "BantinQuery", dependencies: ["BantinCore", "BantinRPC"]),
         // Deterministic generated articles for tests and benchmarks (`bantin corpus`).
         .target(name: "BantinCorpus", dependencies: ["BantinExtract"]),

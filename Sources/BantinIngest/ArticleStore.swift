@@ -19,11 +19,16 @@ import NIOPosix
 ///   15 KB to the log again for every extraction stored.
 /// - All SQLite work runs on one dedicated thread, which also serializes it.
 public final class ArticleStore: @unchecked Sendable {
-    // @unchecked: `database`, `signatures` and the statements are touched only on `thread`;
+    // @unchecked: `database`, `signatures`, `recent` and the statements are touched only on `thread`;
     // `queue` is guarded by its lock, `monitor` by its own.
     private let thread: NIOThreadPool
     private let database: SQLiteDatabase
     private var signatures: SignatureIndex
+    /// What the outbox sends to extract for articles accepted since start, until their extraction is stored: the
+    /// outbox then reads neither the article blob nor its text back from the file. At most `recentLimit` of them;
+    /// beyond that (extract down for a while) the outbox reads the article as after a restart.
+    private var recent: [UInt64: ExtractRequest] = [:]
+    static let recentLimit = 4096
     /// The last feed position handed out; only the committer touches it.
     private var lastFeedSeq: UInt64
     private let queue = NIOLockedValueBox(WriteQueue())
@@ -41,12 +46,12 @@ public final class ArticleStore: @unchecked Sendable {
 
     enum Write {
         case accept(Candidate, CheckedContinuation<SubmitResponse, any Error>)
-        case extraction(articleID: String, packed: [UInt8], CheckedContinuation<UInt64?, any Error>)
+        case extractions([StoredExtraction], CheckedContinuation<[UInt64?], any Error>)
     }
 
     enum WriteResult {
         case accepted(SubmitResponse)
-        case extracted(UInt64?)
+        case extracted([UInt64?])
     }
 
     /// A feed entry, already serialized as a `bantin.ingest.v1.Change`.
@@ -61,6 +66,23 @@ public final class ArticleStore: @unchecked Sendable {
         public var pending: Int
         /// When an extraction was last stored (nil: not since start).
         public var lastExtractionAt: ContinuousClock.Instant? = nil
+    }
+
+    /// An article's extraction, serialized.
+    public struct StoredExtraction: Sendable {
+        public var articleID: String
+        public var packed: [UInt8]
+        public init(articleID: String, packed: [UInt8]) {
+            self.articleID = articleID
+            self.packed = packed
+        }
+    }
+
+    /// An article waiting for its extraction, with what to send to extract.
+    public struct PendingArticle: Sendable {
+        public var seq: UInt64
+        public var id: String
+        public var request: ExtractRequest
     }
 
     /// A cleaned article ready to store.
@@ -237,13 +259,13 @@ public final class ArticleStore: @unchecked Sendable {
             }
             if batch.isEmpty { return }
             let feedBefore = lastFeedSeq
-            var added = 0  // signatures indexed by this transaction, undone if it rolls back
+            var added: [UInt64] = []  // articles of this transaction (signatures, `recent`), undone if it rolls back
             do {
                 let results = try database.transaction { () throws -> [WriteResult] in
                     try batch.map { write in
                         switch write {
                         case .accept(let candidate, _): .accepted(try insert(candidate, added: &added))
-                        case .extraction(let id, let extraction, _): .extracted(try update(id, extraction))
+                        case .extractions(let extractions, _): .extracted(try extractions.map(update))
                         }
                     }
                 }
@@ -251,7 +273,7 @@ public final class ArticleStore: @unchecked Sendable {
                 for result in results {
                     switch result {
                     case .accepted(let r) where r.outcome == .accepted: accepted += 1
-                    case .extracted(.some): extracted += 1
+                    case .extracted(let seqs): extracted += seqs.count { $0 != nil }
                     default: break
                     }
                 }
@@ -265,17 +287,18 @@ public final class ArticleStore: @unchecked Sendable {
                 for (write, result) in zip(batch, results) {
                     switch (write, result) {
                     case (.accept(_, let c), .accepted(let r)): c.resume(returning: r)
-                    case (.extraction(_, _, let c), .extracted(let seq)): c.resume(returning: seq)
+                    case (.extractions(_, let c), .extracted(let seqs)): c.resume(returning: seqs)
                     default: preconditionFailure("result does not match its write")
                     }
                 }
             } catch {
                 lastFeedSeq = feedBefore  // rolled back
-                signatures.removeLast(added)
+                signatures.removeLast(added.count)
+                for seq in added { recent.removeValue(forKey: seq) }
                 for write in batch {
                     switch write {
                     case .accept(_, let c): c.resume(throwing: error)
-                    case .extraction(_, _, let c): c.resume(throwing: error)
+                    case .extractions(_, let c): c.resume(throwing: error)
                     }
                 }
             }
@@ -287,7 +310,7 @@ public final class ArticleStore: @unchecked Sendable {
         "INSERT INTO articles (id, body_hash, signature, article, original_text) VALUES (?, ?, ?, ?, ?) RETURNING seq")
     private lazy var insertPending = try! database.prepare("INSERT INTO pending (seq) VALUES (?)")
 
-    private func insert(_ candidate: Candidate, added: inout Int) throws -> SubmitResponse {
+    private func insert(_ candidate: Candidate, added: inout [UInt64]) throws -> SubmitResponse {
         var response = SubmitResponse()
         var existing: String?
         try findByHash.rows(.text(candidate.bodyHash)) { existing = $0.text(0) }
@@ -314,7 +337,10 @@ public final class ArticleStore: @unchecked Sendable {
                                .blob(article.packedBytes()), original) { seq = UInt64($0.int(0)) }
         try insertPending.run(.int(Int64(seq)))
         signatures.add(candidate.signature, id: article.id)
-        added += 1
+        if recent.count < Self.recentLimit {
+            recent[seq] = ExtractRequest(text: article.text, province: article.province, publishedAt: article.publishedAt)
+        }
+        added.append(seq)
         response.outcome = .accepted
         response.articleID = article.id
         response.seq = seq
@@ -356,16 +382,22 @@ public final class ArticleStore: @unchecked Sendable {
         }
     }
 
+    private lazy var selectPending = try! database.prepare(
+        "SELECT a.seq, a.id, a.article FROM pending p JOIN articles a ON a.seq = p.seq WHERE p.seq > ? ORDER BY p.seq LIMIT ?")
+
     /// Articles still waiting for their extraction, oldest first.
-    public func pending(after seq: UInt64 = 0, limit: Int) async throws -> [Article] {
+    public func pending(after seq: UInt64 = 0, limit: Int) async throws -> [PendingArticle] {
         try await thread.runIfActive {
-            var articles: [Article] = []
-            try self.database.prepare("SELECT a.seq, a.article FROM pending p JOIN articles a ON a.seq = p.seq WHERE p.seq > ? ORDER BY p.seq LIMIT ?")
-                .rows(.int(Int64(seq)), .int(Int64(limit))) { row in
-                    var article = try Article(unpacking: ByteBuffer(bytes: row.blob(1)))
-                    article.seq = UInt64(row.int(0))
-                    articles.append(article)
-                }
+            var articles: [PendingArticle] = []
+            try self.selectPending.rows(.int(Int64(seq)), .int(Int64(limit))) { row in
+                let seq = UInt64(row.int(0))
+                // The blob is read (its overflow pages loaded, the article unpacked) only if the request is not in memory.
+                let request = try self.recent[seq] ?? {
+                    let article = try Article(unpacking: ByteBuffer(bytes: row.blob(2)))
+                    return ExtractRequest(text: article.text, province: article.province, publishedAt: article.publishedAt)
+                }()
+                articles.append(PendingArticle(seq: seq, id: row.text(1), request: request))
+            }
             return articles
         }
     }
@@ -374,20 +406,27 @@ public final class ArticleStore: @unchecked Sendable {
     /// returns its feed position, or nil if the article already had one.
     @discardableResult
     public func storeExtraction(articleID: String, _ extraction: Extraction) async throws -> UInt64? {
-        let packed = extraction.packedBytes()  // here, not on the one thread that commits
-        return try await withCheckedThrowingContinuation { enqueue(.extraction(articleID: articleID, packed: packed, $0)) }
+        // Packed here, not on the one thread that commits.
+        try await storeExtractions([StoredExtraction(articleID: articleID, packed: extraction.packedBytes())])[0]
+    }
+
+    /// `storeExtraction` for several articles, with the extractions already serialized (as extract sent them): one
+    /// feed position or nil for each, in order. They commit together.
+    public func storeExtractions(_ extractions: [StoredExtraction]) async throws -> [UInt64?] {
+        try await withCheckedThrowingContinuation { enqueue(.extractions(extractions, $0)) }
     }
 
     private lazy var removePending = try! database.prepare("DELETE FROM pending WHERE seq = (SELECT seq FROM articles WHERE id = ?) RETURNING seq")
     private lazy var insertExtraction = try! database.prepare("INSERT INTO extractions (feed_seq, article_seq, extraction) VALUES (?, ?, ?)")
 
     /// On `thread`, inside the commit transaction.
-    private func update(_ articleID: String, _ packedExtraction: [UInt8]) throws -> UInt64? {
+    private func update(_ extraction: StoredExtraction) throws -> UInt64? {
         var articleSeq: Int64?
-        try removePending.rows(.text(articleID)) { articleSeq = $0.int(0) }
+        try removePending.rows(.text(extraction.articleID)) { articleSeq = $0.int(0) }
         guard let articleSeq else { return nil }  // unknown, or already extracted
+        recent.removeValue(forKey: UInt64(articleSeq))
         let next = lastFeedSeq + 1
-        try insertExtraction.run(.int(Int64(next)), .int(articleSeq), .blob(packedExtraction))
+        try insertExtraction.run(.int(Int64(next)), .int(articleSeq), .blob(extraction.packed))
         lastFeedSeq = next
         return next
     }

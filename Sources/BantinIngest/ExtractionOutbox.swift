@@ -8,13 +8,18 @@ import ServiceLifecycle
 /// "pending" until then; if extract is down or slow, the worker retries with exponential backoff
 /// (100 ms doubling to 10 s) for as long as it takes. Nothing is lost: the outbox is the store's
 /// `pending` table, so a restart picks up where it stopped.
+///
+/// Articles go in batches (`ExtractBatch`), up to `batchSize` to a call and `batchesInFlight` calls at once: under bulk
+/// load a call per article cost ingest and extract more than some of the extractions did. A batch takes what is
+/// waiting and does not wait to fill up, so one article alone goes at once.
 public final class ExtractionOutbox: Service, Sendable {
     private let store: ArticleStore
     private let extractor: RPCClient
     private let logger: Logger
     private let wakeUp = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
-    /// Articles sent to extract at once.
-    let concurrency = 16
+    public let batchSize = 8
+    /// Extract works through a batch one article after the other, so more than one batch keeps its cores busy.
+    let batchesInFlight = 3
     let callTimeout: Duration
 
     public init(store: ArticleStore, extractor: RPCClient, callTimeout: Duration = .seconds(10), logger: Logger) {
@@ -34,38 +39,40 @@ public final class ExtractionOutbox: Service, Sendable {
         try await cancelWhenGracefulShutdown { try await self.deliverUntilStopped() }
     }
 
-    /// Keeps up to `concurrency` extractions in flight, topping up from the store as each one finishes (no batch
-    /// barrier: one slow article does not hold back the rest).
+    /// Keeps up to `batchesInFlight` batches in flight, sending the next as soon as one comes back (no barrier: one
+    /// slow batch does not hold back the rest).
     private func deliverUntilStopped() async throws {
         var backoff = Duration.milliseconds(100)
-        await withTaskGroup(of: (String, Bool).self) { group in
+        await withTaskGroup(of: ([String], Bool).self) { group in
             var inFlight = Set<String>()
+            var batches = 0
             // Articles are taken in seq order from `cursor`; it goes back to the start when nothing newer waits,
             // which is when failed ones are retried.
             var cursor: UInt64 = 0
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                if inFlight.count <= concurrency / 2 {
-                    let waiting = (try? await store.pending(after: cursor, limit: concurrency - inFlight.count)) ?? []
-                    for article in waiting where !inFlight.contains(article.id) {
-                        inFlight.insert(article.id)
-                        group.addTask { (article.id, await self.deliver(article)) }
-                    }
-                    cursor = waiting.last?.seq ?? cursor
-                    if waiting.isEmpty, inFlight.isEmpty {
-                        if cursor > 0 {
-                            cursor = 0
-                            continue
-                        }
-                        await sleep(upTo: .seconds(1))
+                while batches < batchesInFlight {
+                    let waiting = ((try? await store.pending(after: cursor, limit: batchSize)) ?? []).filter { !inFlight.contains($0.id) }
+                    guard let last = waiting.last else { break }
+                    cursor = last.seq
+                    inFlight.formUnion(waiting.map(\.id))
+                    batches += 1
+                    group.addTask { (waiting.map(\.id), await self.deliver(waiting)) }
+                }
+                if batches == 0 {
+                    if cursor > 0 {
+                        cursor = 0
                         continue
                     }
+                    await sleep(upTo: .seconds(1))
+                    continue
                 }
-                guard let (id, ok) = await group.next() else { continue }
-                inFlight.remove(id)
+                guard let (ids, ok) = await group.next() else { continue }
+                batches -= 1
+                inFlight.subtract(ids)
                 if ok {
                     backoff = .milliseconds(100)
                 } else {
-                    logger.warning("extraction failed; retrying", metadata: ["article": "\(id)", "backoff-ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
+                    logger.warning("extraction failed; retrying", metadata: ["articles": "\(ids.joined(separator: ","))", "backoff-ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(10))
                 }
@@ -74,16 +81,27 @@ public final class ExtractionOutbox: Service, Sendable {
         }
     }
 
-    private func deliver(_ article: Article) async -> Bool {
+    /// One ExtractBatch call. The extractions are stored as extract serialized them (checked to parse as
+    /// `Extraction`s, not unpacked into Swift values and packed again).
+    private func deliver(_ articles: [ArticleStore.PendingArticle]) async -> Bool {
         do {
-            let response = try await extractor.unary(ExtractAPI.extract,
-                ExtractRequest(text: article.text, province: article.province, publishedAt: article.publishedAt),
-                options: CallOptions(timeout: callTimeout))
-            try await store.storeExtraction(articleID: article.id, response.extraction ?? Extraction())
+            let response = try await extractor.unary(
+                path: ExtractAPI.extractBatch.path, request: ExtractBatchRequest(articles: articles.map(\.request)).packed(),
+                idempotent: ExtractAPI.extractBatch.idempotent, options: CallOptions(timeout: callTimeout))
+            let extractions = try WireEncoding.lengthDelimitedFields(1, in: response, type: ExtractBatchResponse.messageType.name)
+            guard extractions.count == articles.count else {
+                throw RPCError(.internal, "extract answered \(extractions.count) extractions for \(articles.count) articles")
+            }
+            for extraction in extractions where !Extraction.messageType.parses(extraction) {
+                throw WireError.malformed(type: Extraction.messageType.name)
+            }
+            _ = try await store.storeExtractions(zip(articles, extractions).map {
+                ArticleStore.StoredExtraction(articleID: $0.id, packed: Array($1.readableBytesView))
+            })
             return true
         } catch {
-            logger.debug("extraction of \(article.id) failed: \(error)")
-            try? await store.recordExtractionFailure(articleID: article.id, "\(error)")
+            logger.debug("extraction of \(articles.count) articles failed: \(error)")
+            for article in articles { try? await store.recordExtractionFailure(articleID: article.id, "\(error)") }
             return false
         }
     }

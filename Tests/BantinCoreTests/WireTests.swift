@@ -155,3 +155,30 @@ import Testing
         }
     }
 }
+
+@Suite struct SplicedWireTests {
+    @Test func theElementsOfARepeatedMessageFieldAreReadWithoutUnpacking() throws {
+        var first = Extraction()
+        first.entities = [Entity()]
+        first.entities[0].name = "Nông Thanh Tùng"
+        let extractions = [first, Extraction(), first]
+        var bytes = ExtractBatchResponse(extractions: extractions).packed()
+        bytes.writeBytes([0x10, 0x96, 0x01, 0x1D, 1, 2, 3, 4, 0x21, 1, 2, 3, 4, 5, 6, 7, 8])  // unknown varint, fixed32, fixed64 fields
+        let found = try WireEncoding.lengthDelimitedFields(1, in: bytes, type: "test")
+        #expect(try found.map { try Extraction(unpacking: $0) } == extractions)
+        #expect(found.allSatisfy(Extraction.messageType.parses))
+    }
+
+    @Test func truncatedOrGarbageBytesAreMalformedNotRead() throws {
+        let bytes = ExtractBatchResponse(extractions: [Extraction(), Extraction()]).packed()
+        let truncated = bytes.getSlice(at: 0, length: bytes.readableBytes - 1)!
+        let garbage: [[UInt8]] = [[0x0A, 0x05, 1, 2], [0x0A], [0x00, 0x01], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [0x0B]]
+        for bad in garbage {
+            #expect(throws: WireError.malformed(type: "test")) { try WireEncoding.lengthDelimitedFields(1, in: ByteBuffer(bytes: bad), type: "test") }
+        }
+        #expect(throws: WireError.malformed(type: "test")) { try WireEncoding.lengthDelimitedFields(1, in: truncated, type: "test") }
+        #expect(Extraction.messageType.parses(ByteBuffer()))
+        #expect(!Extraction.messageType.parses(ByteBuffer(bytes: [0x0A, 0x05, 1, 2])))
+        #expect(!Extraction.messageType.parses(ByteBuffer(bytes: [0x0A, 0x02, 0xFF, 0xFF])))
+    }
+}

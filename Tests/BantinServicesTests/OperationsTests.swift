@@ -55,7 +55,8 @@ import Testing
         #expect(ingestMetrics.value("bantin_rpc_server_calls_total", ["method": IngestAPI.submit.path, "code": "OK"]) == 5)
         #expect(ingestMetrics.value("bantin_ingest_accepted_sequence") == 5)
         let extractMetrics = try PrometheusText(try PlainSocket.get(port: services.opsPort("extract"), "/metrics").body)
-        #expect(extractMetrics.value("bantin_rpc_server_calls_total", ["method": ExtractAPI.extract.path, "code": "OK"]) == 5)
+        #expect(extractMetrics.value("bantin_extract_articles_total") == 5)
+        #expect((extractMetrics.value("bantin_rpc_server_calls_total", ["method": ExtractAPI.extractBatch.path, "code": "OK"]) ?? 0) >= 1)
 
         // Handshake failures are counted by reason: plaintext to the TLS port, then a client with no certificate.
         _ = try PlainSocket.exchange(port: services.port("query"), send: Array("GET / HTTP/1.1\r\n\r\n".utf8))

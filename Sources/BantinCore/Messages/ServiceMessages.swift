@@ -159,6 +159,27 @@ public struct ExtractResponse: ProtoStruct, Equatable {
     public static let protoFields: [ProtoField<ExtractResponse>] = [.message("extraction", \.extraction)]
 }
 
+public struct ExtractBatchRequest: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.extract.v1.ExtractBatchRequest")
+    public var articles: [ExtractRequest] = []
+
+    public init() {}
+    public init(articles: [ExtractRequest]) { self.articles = articles }
+
+    public static let protoFields: [ProtoField<ExtractBatchRequest>] = [.messages("articles", \.articles)]
+}
+
+public struct ExtractBatchResponse: ProtoStruct, Equatable {
+    public static let messageType = MessageType.named("bantin.extract.v1.ExtractBatchResponse")
+    /// One per request article, in the same order.
+    public var extractions: [Extraction] = []
+
+    public init() {}
+    public init(extractions: [Extraction]) { self.extractions = extractions }
+
+    public static let protoFields: [ProtoField<ExtractBatchResponse>] = [.messages("extractions", \.extractions)]
+}
+
 // MARK: - query
 
 public struct SearchRequest: ProtoStruct, Equatable {

@@ -1,4 +1,5 @@
 import CBantinProto
+import NIOCore
 
 /// A protobuf-c message type, found through its generated descriptor.
 public struct MessageType: @unchecked Sendable, Hashable, CustomStringConvertible {
@@ -26,6 +27,16 @@ public struct MessageType: @unchecked Sendable, Hashable, CustomStringConvertibl
 
     public func field(named name: String) -> ProtobufCFieldDescriptor? {
         protobuf_c_message_descriptor_get_field_by_name(descriptor, name)?.pointee
+    }
+
+    /// Whether `bytes` unpack as this type, checked by protobuf-c's parser alone (field numbers, wire types and lengths
+    /// as the descriptor has them; the UTF-8 of strings is checked only when a Swift message reads them).
+    public func parses(_ bytes: ByteBuffer) -> Bool {
+        bytes.withUnsafeReadableBytes { raw in
+            withProtobufArena { arena in
+                protobuf_c_message_unpack(descriptor, arena.allocator, raw.count, raw.baseAddress?.assumingMemoryBound(to: UInt8.self)) != nil
+            }
+        }
     }
 }
 

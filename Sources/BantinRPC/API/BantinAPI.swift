@@ -12,6 +12,8 @@ public enum IngestAPI {
 
 public enum ExtractAPI {
     public static let extract = Method<ExtractRequest, ExtractResponse>("/bantin.extract.v1.Extractor/Extract", kind: .unary, idempotent: true)
+    public static let extractBatch = Method<ExtractBatchRequest, ExtractBatchResponse>(
+        "/bantin.extract.v1.Extractor/ExtractBatch", kind: .unary, idempotent: true)
 }
 
 public enum QueryAPI {

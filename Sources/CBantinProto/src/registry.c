@@ -12,6 +12,8 @@ static const ProtobufCMessageDescriptor *const bantin_message_descriptors[] = {
   &bantin__domain__v1__mention__descriptor,
   &bantin__domain__v1__role__descriptor,
   &bantin__domain__v1__span__descriptor,
+  &bantin__extract__v1__extract_batch_request__descriptor,
+  &bantin__extract__v1__extract_batch_response__descriptor,
   &bantin__extract__v1__extract_request__descriptor,
   &bantin__extract__v1__extract_response__descriptor,
   &bantin__health__v1__health_check_request__descriptor,

@@ -18,6 +18,8 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Bantin__Extract__V1__ExtractRequest Bantin__Extract__V1__ExtractRequest;
 typedef struct Bantin__Extract__V1__ExtractResponse Bantin__Extract__V1__ExtractResponse;
+typedef struct Bantin__Extract__V1__ExtractBatchRequest Bantin__Extract__V1__ExtractBatchRequest;
+typedef struct Bantin__Extract__V1__ExtractBatchResponse Bantin__Extract__V1__ExtractBatchResponse;
 
 
 /* --- enums --- */
@@ -48,6 +50,35 @@ struct  Bantin__Extract__V1__ExtractResponse
 #define BANTIN__EXTRACT__V1__EXTRACT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bantin__extract__v1__extract_response__descriptor) \
     , NULL }
+
+
+/*
+ * Several articles in one call, each extracted as by Extract: what the ingest outbox sends, so that under bulk load
+ * it pays one call per batch instead of one per article.
+ */
+struct  Bantin__Extract__V1__ExtractBatchRequest
+{
+  ProtobufCMessage base;
+  size_t n_articles;
+  Bantin__Extract__V1__ExtractRequest **articles;
+};
+#define BANTIN__EXTRACT__V1__EXTRACT_BATCH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__extract__v1__extract_batch_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Bantin__Extract__V1__ExtractBatchResponse
+{
+  ProtobufCMessage base;
+  /*
+   * One per request article, in the same order.
+   */
+  size_t n_extractions;
+  Bantin__Domain__V1__Extraction **extractions;
+};
+#define BANTIN__EXTRACT__V1__EXTRACT_BATCH_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bantin__extract__v1__extract_batch_response__descriptor) \
+    , 0,NULL }
 
 
 /* Bantin__Extract__V1__ExtractRequest methods */
@@ -88,6 +119,44 @@ Bantin__Extract__V1__ExtractResponse *
 void   bantin__extract__v1__extract_response__free_unpacked
                      (Bantin__Extract__V1__ExtractResponse *message,
                       ProtobufCAllocator *allocator);
+/* Bantin__Extract__V1__ExtractBatchRequest methods */
+void   bantin__extract__v1__extract_batch_request__init
+                     (Bantin__Extract__V1__ExtractBatchRequest         *message);
+size_t bantin__extract__v1__extract_batch_request__get_packed_size
+                     (const Bantin__Extract__V1__ExtractBatchRequest   *message);
+size_t bantin__extract__v1__extract_batch_request__pack
+                     (const Bantin__Extract__V1__ExtractBatchRequest   *message,
+                      uint8_t             *out);
+size_t bantin__extract__v1__extract_batch_request__pack_to_buffer
+                     (const Bantin__Extract__V1__ExtractBatchRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Extract__V1__ExtractBatchRequest *
+       bantin__extract__v1__extract_batch_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__extract__v1__extract_batch_request__free_unpacked
+                     (Bantin__Extract__V1__ExtractBatchRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bantin__Extract__V1__ExtractBatchResponse methods */
+void   bantin__extract__v1__extract_batch_response__init
+                     (Bantin__Extract__V1__ExtractBatchResponse         *message);
+size_t bantin__extract__v1__extract_batch_response__get_packed_size
+                     (const Bantin__Extract__V1__ExtractBatchResponse   *message);
+size_t bantin__extract__v1__extract_batch_response__pack
+                     (const Bantin__Extract__V1__ExtractBatchResponse   *message,
+                      uint8_t             *out);
+size_t bantin__extract__v1__extract_batch_response__pack_to_buffer
+                     (const Bantin__Extract__V1__ExtractBatchResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bantin__Extract__V1__ExtractBatchResponse *
+       bantin__extract__v1__extract_batch_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bantin__extract__v1__extract_batch_response__free_unpacked
+                     (Bantin__Extract__V1__ExtractBatchResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Bantin__Extract__V1__ExtractRequest_Closure)
@@ -95,6 +164,12 @@ typedef void (*Bantin__Extract__V1__ExtractRequest_Closure)
                   void *closure_data);
 typedef void (*Bantin__Extract__V1__ExtractResponse_Closure)
                  (const Bantin__Extract__V1__ExtractResponse *message,
+                  void *closure_data);
+typedef void (*Bantin__Extract__V1__ExtractBatchRequest_Closure)
+                 (const Bantin__Extract__V1__ExtractBatchRequest *message,
+                  void *closure_data);
+typedef void (*Bantin__Extract__V1__ExtractBatchResponse_Closure)
+                 (const Bantin__Extract__V1__ExtractBatchResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -107,6 +182,10 @@ struct Bantin__Extract__V1__Extractor_Service
                   const Bantin__Extract__V1__ExtractRequest *input,
                   Bantin__Extract__V1__ExtractResponse_Closure closure,
                   void *closure_data);
+  void (*extract_batch)(Bantin__Extract__V1__Extractor_Service *service,
+                        const Bantin__Extract__V1__ExtractBatchRequest *input,
+                        Bantin__Extract__V1__ExtractBatchResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Bantin__Extract__V1__Extractor_ServiceDestroy)(Bantin__Extract__V1__Extractor_Service *);
 void bantin__extract__v1__extractor__init (Bantin__Extract__V1__Extractor_Service *service,
@@ -115,16 +194,23 @@ void bantin__extract__v1__extractor__init (Bantin__Extract__V1__Extractor_Servic
     { &bantin__extract__v1__extractor__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define BANTIN__EXTRACT__V1__EXTRACTOR__INIT(function_prefix__) \
     { BANTIN__EXTRACT__V1__EXTRACTOR__BASE_INIT,\
-      function_prefix__ ## extract  }
+      function_prefix__ ## extract,\
+      function_prefix__ ## extract_batch  }
 void bantin__extract__v1__extractor__extract(ProtobufCService *service,
                                              const Bantin__Extract__V1__ExtractRequest *input,
                                              Bantin__Extract__V1__ExtractResponse_Closure closure,
                                              void *closure_data);
+void bantin__extract__v1__extractor__extract_batch(ProtobufCService *service,
+                                                   const Bantin__Extract__V1__ExtractBatchRequest *input,
+                                                   Bantin__Extract__V1__ExtractBatchResponse_Closure closure,
+                                                   void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor bantin__extract__v1__extract_request__descriptor;
 extern const ProtobufCMessageDescriptor bantin__extract__v1__extract_response__descriptor;
+extern const ProtobufCMessageDescriptor bantin__extract__v1__extract_batch_request__descriptor;
+extern const ProtobufCMessageDescriptor bantin__extract__v1__extract_batch_response__descriptor;
 extern const ProtobufCServiceDescriptor bantin__extract__v1__extractor__descriptor;
 
 PROTOBUF_C__END_DECLS

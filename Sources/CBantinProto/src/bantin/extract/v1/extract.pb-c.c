@@ -97,6 +97,96 @@ void   bantin__extract__v1__extract_response__free_unpacked
   assert(message->base.descriptor == &bantin__extract__v1__extract_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bantin__extract__v1__extract_batch_request__init
+                     (Bantin__Extract__V1__ExtractBatchRequest         *message)
+{
+  static const Bantin__Extract__V1__ExtractBatchRequest init_value = BANTIN__EXTRACT__V1__EXTRACT_BATCH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bantin__extract__v1__extract_batch_request__get_packed_size
+                     (const Bantin__Extract__V1__ExtractBatchRequest *message)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__extract__v1__extract_batch_request__pack
+                     (const Bantin__Extract__V1__ExtractBatchRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__extract__v1__extract_batch_request__pack_to_buffer
+                     (const Bantin__Extract__V1__ExtractBatchRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Extract__V1__ExtractBatchRequest *
+       bantin__extract__v1__extract_batch_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Extract__V1__ExtractBatchRequest *)
+     protobuf_c_message_unpack (&bantin__extract__v1__extract_batch_request__descriptor,
+                                allocator, len, data);
+}
+void   bantin__extract__v1__extract_batch_request__free_unpacked
+                     (Bantin__Extract__V1__ExtractBatchRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bantin__extract__v1__extract_batch_response__init
+                     (Bantin__Extract__V1__ExtractBatchResponse         *message)
+{
+  static const Bantin__Extract__V1__ExtractBatchResponse init_value = BANTIN__EXTRACT__V1__EXTRACT_BATCH_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bantin__extract__v1__extract_batch_response__get_packed_size
+                     (const Bantin__Extract__V1__ExtractBatchResponse *message)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bantin__extract__v1__extract_batch_response__pack
+                     (const Bantin__Extract__V1__ExtractBatchResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bantin__extract__v1__extract_batch_response__pack_to_buffer
+                     (const Bantin__Extract__V1__ExtractBatchResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bantin__Extract__V1__ExtractBatchResponse *
+       bantin__extract__v1__extract_batch_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bantin__Extract__V1__ExtractBatchResponse *)
+     protobuf_c_message_unpack (&bantin__extract__v1__extract_batch_response__descriptor,
+                                allocator, len, data);
+}
+void   bantin__extract__v1__extract_batch_response__free_unpacked
+                     (Bantin__Extract__V1__ExtractBatchResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bantin__extract__v1__extract_batch_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor bantin__extract__v1__extract_request__field_descriptors[3] =
 {
   {
@@ -199,12 +289,90 @@ const ProtobufCMessageDescriptor bantin__extract__v1__extract_response__descript
   (ProtobufCMessageInit) bantin__extract__v1__extract_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor bantin__extract__v1__extractor__method_descriptors[1] =
+static const ProtobufCFieldDescriptor bantin__extract__v1__extract_batch_request__field_descriptors[1] =
+{
+  {
+    "articles",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Extract__V1__ExtractBatchRequest, n_articles),
+    offsetof(Bantin__Extract__V1__ExtractBatchRequest, articles),
+    &bantin__extract__v1__extract_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__extract__v1__extract_batch_request__field_indices_by_name[] = {
+  0,   /* field[0] = articles */
+};
+static const ProtobufCIntRange bantin__extract__v1__extract_batch_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bantin__extract__v1__extract_batch_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.extract.v1.ExtractBatchRequest",
+  "ExtractBatchRequest",
+  "Bantin__Extract__V1__ExtractBatchRequest",
+  "bantin.extract.v1",
+  sizeof(Bantin__Extract__V1__ExtractBatchRequest),
+  1,
+  bantin__extract__v1__extract_batch_request__field_descriptors,
+  bantin__extract__v1__extract_batch_request__field_indices_by_name,
+  1,  bantin__extract__v1__extract_batch_request__number_ranges,
+  (ProtobufCMessageInit) bantin__extract__v1__extract_batch_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bantin__extract__v1__extract_batch_response__field_descriptors[1] =
+{
+  {
+    "extractions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bantin__Extract__V1__ExtractBatchResponse, n_extractions),
+    offsetof(Bantin__Extract__V1__ExtractBatchResponse, extractions),
+    &bantin__domain__v1__extraction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bantin__extract__v1__extract_batch_response__field_indices_by_name[] = {
+  0,   /* field[0] = extractions */
+};
+static const ProtobufCIntRange bantin__extract__v1__extract_batch_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bantin__extract__v1__extract_batch_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bantin.extract.v1.ExtractBatchResponse",
+  "ExtractBatchResponse",
+  "Bantin__Extract__V1__ExtractBatchResponse",
+  "bantin.extract.v1",
+  sizeof(Bantin__Extract__V1__ExtractBatchResponse),
+  1,
+  bantin__extract__v1__extract_batch_response__field_descriptors,
+  bantin__extract__v1__extract_batch_response__field_indices_by_name,
+  1,  bantin__extract__v1__extract_batch_response__number_ranges,
+  (ProtobufCMessageInit) bantin__extract__v1__extract_batch_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor bantin__extract__v1__extractor__method_descriptors[2] =
 {
   { "Extract", &bantin__extract__v1__extract_request__descriptor, &bantin__extract__v1__extract_response__descriptor },
+  { "ExtractBatch", &bantin__extract__v1__extract_batch_request__descriptor, &bantin__extract__v1__extract_batch_response__descriptor },
 };
 const unsigned bantin__extract__v1__extractor__method_indices_by_name[] = {
-  0         /* Extract */
+  0,        /* Extract */
+  1         /* ExtractBatch */
 };
 const ProtobufCServiceDescriptor bantin__extract__v1__extractor__descriptor =
 {
@@ -213,7 +381,7 @@ const ProtobufCServiceDescriptor bantin__extract__v1__extractor__descriptor =
   "Extractor",
   "Bantin__Extract__V1__Extractor",
   "bantin.extract.v1",
-  1,
+  2,
   bantin__extract__v1__extractor__method_descriptors,
   bantin__extract__v1__extractor__method_indices_by_name
 };
@@ -224,6 +392,14 @@ void bantin__extract__v1__extractor__extract(ProtobufCService *service,
 {
   assert(service->descriptor == &bantin__extract__v1__extractor__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bantin__extract__v1__extractor__extract_batch(ProtobufCService *service,
+                                                   const Bantin__Extract__V1__ExtractBatchRequest *input,
+                                                   Bantin__Extract__V1__ExtractBatchResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &bantin__extract__v1__extractor__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bantin__extract__v1__extractor__init (Bantin__Extract__V1__Extractor_Service *service,
                                            Bantin__Extract__V1__Extractor_ServiceDestroy destroy)

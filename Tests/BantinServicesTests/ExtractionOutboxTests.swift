@@ -1,0 +1,68 @@
+import BantinCore
+import BantinCorpus
+import BantinExtract
+import BantinIngest
+import BantinRPC
+import BantinTesting
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+
+@Suite struct ExtractionOutboxTests {
+    /// A real extractor behind a real TLS server that answers its first `shortAnswers` batches with one extraction
+    /// too few (the first one missing, so that the others would land on the wrong articles if taken as they come).
+    struct ShortChangingExtract: RPCService {
+        let shortAnswers: Int
+        let calls = NIOLockedValueBox<[Int]>([])  // batch sizes, in call order
+        let extractor = Extractor()
+
+        func register(on router: inout Router) {
+            router.unary(ExtractAPI.extractBatch, runsOnEventLoop: false) { request, _ in
+                let call = calls.withLockedValue { $0.append(request.articles.count); return $0.count }
+                let extractions = request.articles.map { extractor.extract(text: $0.text, province: $0.province, publishedAt: $0.publishedAt) }
+                return ExtractBatchResponse(extractions: call <= shortAnswers ? Array(extractions.dropFirst()) : extractions)
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aBatchAnswerThatDoesNotMatchIsRetriedAndEachArticleGetsItsOwnExtraction() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-outbox-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let generator = CorpusGenerator(seed: 9)
+        var ids: [String] = []
+        // Half of them accepted before a restart: what the outbox sends for those is read back from the file, for the
+        // others it is still in memory.
+        var store = try ArticleStore(directory: directory)
+        for index in 0..<20 {  // more than a batch
+            if index == 10 {
+                try await store.close()
+                store = try ArticleStore(directory: directory)
+            }
+            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
+        }
+        let extract = ShortChangingExtract(shortAnswers: 2)
+        let server = try await TestServer.start(pki: try TestPKI(), services: [extract])
+        let client = try server.client()
+        let outbox = ExtractionOutbox(store: store, extractor: client, logger: Logger(label: "outbox-test"))
+        let running = Task { try await outbox.run() }
+
+        while store.currentHeads.pending > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        running.cancel()
+        _ = try? await running.value
+        let calls = extract.calls.withLockedValue { $0 }
+        #expect(calls.count > 2 && calls.allSatisfy { (1...outbox.batchSize).contains($0) })
+        // Every article's stored extraction is the one extract made of its own text: none got a neighbour's.
+        let extractor = Extractor()
+        for id in ids {
+            let stored = try #require(try await store.get(id: id))
+            let article = try #require(stored.article)
+            #expect(stored.extraction == extractor.extract(text: article.text, province: article.province, publishedAt: article.publishedAt))
+            #expect(article.extractionStatus == .extracted)
+        }
+        #expect(try await store.changes(after: 0, limit: 100).count == ids.count)
+        await client.close()
+        await server.stop()
+        try await store.close()
+    }
+}

@@ -34,6 +34,7 @@ public enum VietnameseText {
     private struct Normalizer {
         let bytes: UnsafeBufferPointer<UInt8>
         let kinds = Letters.kindBelow3000
+        let vowels = Letters.vowelBelow1F00
         var out: [UInt8] = []
         var word: [Unicode.Scalar] = []
         var wordStart = -1  // where the current word starts in `bytes`, or −1
@@ -51,6 +52,16 @@ public enum VietnameseText {
         mutating func run(checkingNFC: Bool) -> Bool {
             var i = 0
             while i < bytes.count {
+                // ASCII letters, most of the bytes, go straight on: no decoding, no table.
+                if bytes[i] | 0x20 &- 0x61 < 26 {
+                    if wordStart < 0 {
+                        wordStart = i
+                        wordIsASCII = true
+                        wordHasCR = false
+                    }
+                    i += 1
+                    continue
+                }
                 let (value, length) = decodeScalar(bytes, at: i)
                 if checkingNFC, value >= 0x300, !Letters.isSurelyNFC(value) { return false }
                 switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
@@ -88,7 +99,7 @@ public enum VietnameseText {
             guard wordStart >= 0 else { return }
             if pendingSpace, lineHasText { out.append(0x20) }
             let letters = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
-            if wordIsASCII, !wordHasCR {
+            if !wordHasCR, wordIsASCII || !mayMoveTone(letters) {
                 out.append(contentsOf: letters)  // tone marks are never ASCII
             } else {
                 word.removeAll(keepingCapacity: true)
@@ -107,6 +118,21 @@ public enum VietnameseText {
             wordStart = -1
             pendingSpace = false
             lineHasText = true
+        }
+
+        /// False when `placeTone` would surely leave the word as it is: it needs two vowels or more, one of them
+        /// with a tone. Most words fail that, and are copied without being decoded into scalars.
+        func mayMoveTone(_ letters: UnsafeBufferPointer<UInt8>) -> Bool {
+            var vowelCount = 0, toned = 0, i = 0
+            while i < letters.count {
+                let (value, length) = decodeScalar(letters, at: i)
+                if value < 0x1F00, case let packed = vowels[Int(value)], packed != 0 {
+                    vowelCount += 1
+                    if packed >> 1 & 7 != 0 { toned += 1 }
+                }
+                i += length
+            }
+            return vowelCount >= 2 && toned == 1
         }
     }
 
@@ -142,6 +168,12 @@ public enum VietnameseText {
             let kinds = Letters.kindBelow3000
             var letters = 0, visible = 0, i = 0
             while i < bytes.count {
+                if bytes[i] | 0x20 &- 0x61 < 26 {  // an ASCII letter: no decoding, no table
+                    letters += 1
+                    visible += 1
+                    i += 1
+                    continue
+                }
                 let (value, length) = decodeScalar(bytes, at: i)
                 switch value < 0x3000 ? kinds[Int(value)] : Letters.computedKind(Unicode.Scalar(value)!) {
                 case .letter: letters += 1; visible += 1

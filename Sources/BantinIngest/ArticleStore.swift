@@ -353,13 +353,15 @@ public final class ArticleStore: @unchecked Sendable {
 
     // MARK: reading
 
+    private lazy var selectArticle = try! database.prepare("""
+        SELECT a.seq, a.article, e.extraction, a.original_text FROM articles a LEFT JOIN extractions e ON e.article_seq = a.seq
+        WHERE a.id = ?
+        """)
+
     public func get(id: String) async throws -> StoredArticle? {
         try await thread.runIfActive {
             var found: StoredArticle?
-            try self.database.prepare("""
-                SELECT a.seq, a.article, e.extraction, a.original_text FROM articles a LEFT JOIN extractions e ON e.article_seq = a.seq
-                WHERE a.id = ?
-                """).rows(.text(id)) { row in
+            try self.selectArticle.rows(.text(id)) { row in
                 var stored = try Self.stored(row, seqColumn: 0, articleColumn: 1, extractionColumn: 2)
                 if !row.isNull(3) {
                     stored.article?.originalText = row.text(3)
@@ -373,11 +375,13 @@ public final class ArticleStore: @unchecked Sendable {
         }
     }
 
+    private lazy var countArticles = try! database.prepare("SELECT COUNT(*) FROM articles")
+
     /// Number of stored articles (each stored once: `id` and `body_hash` are unique).
     public func count() async throws -> Int {
         try await thread.runIfActive {
             var count = 0
-            try self.database.prepare("SELECT COUNT(*) FROM articles").rows { count = Int($0.int(0)) }
+            try self.countArticles.rows { count = Int($0.int(0)) }
             return count
         }
     }
@@ -431,11 +435,18 @@ public final class ArticleStore: @unchecked Sendable {
         return next
     }
 
+    private lazy var recordFailure = try! database.prepare(
+        "UPDATE pending SET attempts = attempts + 1, last_error = ? WHERE seq = (SELECT seq FROM articles WHERE id = ?)")
+
     public func recordExtractionFailure(articleID: String, _ error: String) async throws {
-        _ = try await thread.runIfActive {
-            try self.database.prepare("UPDATE pending SET attempts = attempts + 1, last_error = ? WHERE seq = (SELECT seq FROM articles WHERE id = ?)")
-                .run(.text(error), .text(articleID))
-        }
+        _ = try await thread.runIfActive { try self.recordFailure.run(.text(error), .text(articleID)) }
+    }
+
+    private lazy var selectChanges = try! database.prepare(Self.feedQuery(columns: "a.id, e.feed_seq, a.seq, a.article, e.extraction"))
+    private lazy var selectPositions = try! database.prepare(Self.feedQuery(columns: "a.id, e.feed_seq"))
+
+    private static func feedQuery(columns: String) -> String {
+        "SELECT \(columns) FROM extractions e JOIN articles a ON a.seq = e.article_seq WHERE e.feed_seq > ? ORDER BY e.feed_seq LIMIT ?"
     }
 
     /// Up to `limit` feed entries after `afterSeq`, in feed order; with `positionsOnly`, without the articles.
@@ -443,10 +454,7 @@ public final class ArticleStore: @unchecked Sendable {
         let head = monitor.heads.feedSeq
         return try await thread.runIfActive {
             var changes: [PackedChange] = []
-            let columns = positionsOnly ? "a.id, e.feed_seq" : "a.id, e.feed_seq, a.seq, a.article, e.extraction"
-            try self.database.prepare("""
-                SELECT \(columns) FROM extractions e JOIN articles a ON a.seq = e.article_seq WHERE e.feed_seq > ? ORDER BY e.feed_seq LIMIT ?
-                """).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
+            try (positionsOnly ? self.selectPositions : self.selectChanges).rows(.int(Int64(afterSeq)), .int(Int64(limit))) { row in
                 let feedSeq = UInt64(row.int(1))
                 var change = ByteBuffer()
                 if !positionsOnly {

@@ -38,7 +38,9 @@ done
   echo "| --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${results[@]}" | python3 -c '
 import json,sys
-rs=sorted((json.loads(l) for l in sys.stdin), key=lambda j:j["articles_per_s"]); j=rs[len(rs)//2]
+runs=[json.loads(l) for l in sys.stdin]; rs=sorted(runs, key=lambda j:j["articles_per_s"]); j=rs[len(rs)//2]
 print("| {:,} | {} | {} | {:,} | {} | {} | {} |".format(j["articles"], j["megabytes"], j["seconds"], j["articles_per_s"], j["freshness_p50_ms"], j["freshness_p99_ms"], j["freshness_max_ms"]))
+print()
+print("Every run, in order: " + ", ".join("{:,} articles/s (p99 {} ms)".format(r["articles_per_s"], r["freshness_p99_ms"]) for r in runs) + ".")
 '
 } | tee -a bench/RESULTS.md

@@ -122,8 +122,13 @@ final class HeadsMonitor: Sendable {
             state.admissionsHead += 1
             admitted += 1
         }
+        // Under a steady load somebody is always waiting: the admitted ones are dropped from the front once they are
+        // half the array, or the array would grow for as long as the load lasts.
         if state.admissionsHead == state.admissions.count {
             state.admissions.removeAll(keepingCapacity: true)
+            state.admissionsHead = 0
+        } else if state.admissionsHead >= 64, state.admissionsHead * 2 >= state.admissions.count {
+            state.admissions.removeFirst(state.admissionsHead)
             state.admissionsHead = 0
         }
         return ready

@@ -48,6 +48,9 @@ public final class ExtractionOutbox: Service, Sendable {
         var backoff = Duration.milliseconds(100)
         await withTaskGroup(of: ([String], Bool).self) { group in
             var inFlight = Set<String>()
+            // Articles of a batch that failed. Each goes alone until it succeeds: an article that extract cannot
+            // handle (it times out, say) must not hold back the others it was batched with, retry after retry.
+            var suspects = Set<String>()
             var batches = 0
             // Articles are taken in seq order from `cursor`; it goes back to the start when nothing newer waits,
             // which is when failed ones are retried.
@@ -58,8 +61,12 @@ public final class ExtractionOutbox: Service, Sendable {
                     guard let last = waiting.last else { break }
                     cursor = last.seq
                     inFlight.formUnion(waiting.map(\.id))
-                    batches += 1
-                    group.addTask { (waiting.map(\.id), await self.deliver(waiting)) }
+                    let alone = waiting.filter { suspects.contains($0.id) }
+                    let together = waiting.filter { !suspects.contains($0.id) }
+                    for batch in alone.map({ [$0] }) + (together.isEmpty ? [] : [together]) {
+                        batches += 1
+                        group.addTask { (batch.map(\.id), await self.deliver(batch)) }
+                    }
                 }
                 if batches == 0 {
                     if cursor > 0 {
@@ -73,8 +80,10 @@ public final class ExtractionOutbox: Service, Sendable {
                 batches -= 1
                 inFlight.subtract(ids)
                 if ok {
+                    suspects.subtract(ids)
                     backoff = .milliseconds(100)
                 } else {
+                    suspects.formUnion(ids)
                     logger.warning("extraction failed; retrying", metadata: ["articles": "\(ids.joined(separator: ","))", "backoff-ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(10))

@@ -65,4 +65,44 @@ import Testing
         await server.stop()
         try await store.close()
     }
+
+    /// Fails every batch that holds an article with `marker` in its text, as an extract that cannot handle one
+    /// article would.
+    struct PoisonedExtract: RPCService {
+        let marker: String
+        let extractor = Extractor()
+
+        func register(on router: inout Router) {
+            router.unary(ExtractAPI.extractBatch, runsOnEventLoop: false) { request, _ in
+                if request.articles.contains(where: { $0.text.contains(marker) }) { throw RPCError(.internal, "cannot extract this one") }
+                return ExtractBatchResponse(extractions: request.articles.map {
+                    extractor.extract(text: $0.text, province: $0.province, publishedAt: $0.publishedAt)
+                })
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anArticleExtractCannotHandleDoesNotHoldBackTheOthersOfItsBatch() async throws {
+        let directory = NSTemporaryDirectory() + "bantin-outbox-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ArticleStore(directory: directory)
+        let generator = CorpusGenerator(seed: 10)
+        var ids: [String] = []
+        for index in 0..<12 {
+            let text = generator.article(index).text + (index == 3 ? "\nĐoạn cuối có chữ ĐỘC." : "")
+            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: text))).articleID)
+        }
+        let server = try await TestServer.start(pki: try TestPKI(), services: [PoisonedExtract(marker: "ĐỘC")])
+        let client = try server.client()
+        let outbox = ExtractionOutbox(store: store, extractor: client, logger: Logger(label: "outbox-test"))
+        let running = Task { try await outbox.run() }
+
+        while store.currentHeads.pending > 1 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await store.pending(limit: 10).map(\.id) == [ids[3]])
+        running.cancel()
+        _ = try? await running.value
+        await client.close()
+        await server.stop()
+        try await store.close()
+    }
 }

@@ -72,11 +72,14 @@ final class HeadsMonitor: Sendable {
     /// wait for their extraction and one was extracted within `progressWindow`; otherwise waits, in arrival order,
     /// until the backlog has room for this submission or extraction stalls for `progressWindow`.
     func admit(maxBacklog: Int, progressWindow: Duration) async {
-        if !Self.mustWait(heads, maxBacklog: maxBacklog, progressWindow: progressWindow, queued: 0) { return }
+        // Counting those already waiting: one arriving when there is room for only them must not pass them.
+        func mustWait(_ state: State) -> Bool {
+            Self.mustWait(state.heads, maxBacklog: maxBacklog, progressWindow: progressWindow, queued: state.admissions.count - state.admissionsHead)
+        }
+        if !state.withLockedValue({ mustWait($0) }) { return }
         await withCheckedContinuation { continuation in
             let startSweeper = state.withLockedValue { state -> Bool? in
-                let queued = state.admissions.count - state.admissionsHead
-                if !Self.mustWait(state.heads, maxBacklog: maxBacklog, progressWindow: progressWindow, queued: queued) { return nil }
+                if !mustWait(state) { return nil }
                 state.admissions.append(Admission(maxBacklog: maxBacklog, progressWindow: progressWindow, continuation: continuation))
                 return Self.claimSweeper(&state)
             }

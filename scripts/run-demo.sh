@@ -23,7 +23,8 @@ for line in sys.stdin:
     for e in j["entities"]: by.setdefault(e["type"],[]).append(e["text"])
     print(j["file"])
     for t,v in sorted(by.items()): print("  %-13s %s" % (t, "; ".join(dict.fromkeys(v))))
-    for r in j["roles"]: print("  ROLE          %s — %s %s" % (r["person"], r["title"], r["organization"]))
+    # The organization only when the title does not name it already ("Bí thư Thành ủy", not "... Thành ủy Thành ủy").
+    for r in j["roles"]: print("  ROLE          %s — %s%s" % (r["person"], r["title"], "" if r["organization"] in r["title"] else " (%s)" % r["organization"]))
 '
 done
 sleep 1

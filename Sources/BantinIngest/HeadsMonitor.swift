@@ -43,6 +43,9 @@ final class HeadsMonitor: Sendable {
 
     var heads: Heads { state.withLockedValue { $0.heads } }
 
+    /// Entries in the array of held submissions, the admitted ones not yet dropped included (for tests).
+    var admissionSlots: Int { state.withLockedValue { $0.admissions.count } }
+
     /// Changes the heads and resumes the waits that the change satisfies.
     func update(_ change: (inout Heads) -> Void) {
         let ready = state.withLockedValue { state in

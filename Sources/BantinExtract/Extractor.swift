@@ -307,7 +307,14 @@ struct Pass {
               lexicon.locationHeadIsAdminUnit[unit.phrase] else { return nil }
         let head = unit.length
         let name = capitalizedRun(k + head, limit: 4)
+        if unaccentedHead(unit.phrase, beforeAccented: k + head, name) { return nil }
         return head + (joined(k + head) ? name : 0)
+    }
+
+    /// A head spelled without diacritics ("quan", "xa") followed by a name with them: accented text, where the word
+    /// is another one ("Cơ quan Thường trực", "xa Hà Nội"), not the unit ("quận", "xã").
+    func unaccentedHead(_ phrase: Int, beforeAccented k: Int, _ count: Int) -> Bool {
+        lexicon.locationHeadIsFolded[phrase] && count > 0 && text(k, count).utf8.contains { $0 >= 0x80 }
     }
 
     /// Lower-case syllables at `k` that lead to a capitalized part of the same name within three syllables, or
@@ -409,7 +416,7 @@ struct Pass {
             var name = max(lexicon.locations.match(tokens, at: i + head) ?? 0, capitalizedRun(i + head, limit: 4))
             // Roads and units numbered: "quốc lộ 1A", "Quận 1", "phường 5".
             if name == 0, isNumber(i + head), ["quốc lộ", "Quốc lộ", "tỉnh lộ", "Quận", "quận", "phường", "Phường"].containsUTF8(text(i, head)) { name = 1 }
-            if name > 0 {
+            if name > 0, !unaccentedHead(headMatch.phrase, beforeAccented: i + head, name) {
                 if lexicon.organizationHeads.match(tokens, at: i + head) != nil, lexicon.locations.match(tokens, at: i + head) == nil { return nil }
                 return included ? PlaceMatch(length: head + name) : PlaceMatch(cue: head, length: name)
             }

@@ -32,6 +32,9 @@ public final class Lexicon: Sendable {
     let locationHeads: PhraseSet
     let locationHeadIsIncluded: [Bool]
     let locationHeadIsAdminUnit: [Bool]
+    /// Heads that are the unaccented spelling of an accented one ("quan" for "quận"): for text typed without
+    /// diacritics, and not to be read as the unit in accented text ("Cơ quan Thường trực" is no district).
+    let locationHeadIsFolded: [Bool]
     let personCues: PhraseSet
     /// By syllable number: whether an event head, place head or person cue starts with it, the only rules a
     /// lower-case word can start (`Pass.run` skips the others at once).
@@ -78,6 +81,7 @@ public final class Lexicon: Sendable {
         var locations = PhraseSet()
         var locationHeads = PhraseSet()
         var includedLocationHeads: Set<Word> = []
+        var foldedLocationHeads: Set<Word> = []
         var personCues = PhraseSet()
         var eventHeads = PhraseSet()
         var eventKinds: [Word: String] = [:]
@@ -128,9 +132,10 @@ public final class Lexicon: Sendable {
         for line in try lines("location-heads.tsv") {
             let cols = line.split(separator: "\t").map(String.init)
             guard cols.count == 2 else { continue }
-            for phrase in Self.withFolded([cols[0]]) {
+            for (variant, phrase) in Self.withFolded([cols[0]]).enumerated() {
                 heads.append(phrase)
                 if cols[1] == "included" { includedLocationHeads.insert(Word(phrase)) }
+                if variant > 0 { foldedLocationHeads.insert(Word(phrase)) }
             }
         }
         locationHeads = PhraseSet(heads, &vocabulary)
@@ -179,6 +184,7 @@ public final class Lexicon: Sendable {
         self.locationHeads = locationHeads
         self.locationHeadIsIncluded = byPhrase(locationHeads) { includedLocationHeads.contains($0) }
         self.locationHeadIsAdminUnit = byPhrase(locationHeads) { Self.adminUnitWords.containsUTF8($0.text) }
+        self.locationHeadIsFolded = byPhrase(locationHeads) { foldedLocationHeads.contains($0) }
         self.personCues = personCues
         self.eventHeads = eventHeads
         self.eventHeadKinds = byPhrase(eventHeads) { eventKinds[$0] ?? "event" }

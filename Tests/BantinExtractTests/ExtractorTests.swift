@@ -26,6 +26,14 @@ import Testing
         #expect(ExtractionBuilder.entityID(.misc, "") == "misc:")
     }
 
+    /// The unaccented spelling of a unit word ("quan" for "quận") names a unit only in text typed without diacritics.
+    @Test func anUnaccentedUnitWordBeforeAnAccentedNameIsNoPlace() {
+        let accented = "Đoàn công tác do Trưởng Cơ quan Thường trực Tạp chí Cộng sản tại miền Trung dẫn đầu."
+        #expect(!Self.found(accented).contains { $0.0 == .location && $0.1.hasPrefix("quan") })
+        #expect(Self.has("Doan cong tac lam viec tai quan Ba Dinh sang nay.", .location, "quan Ba Dinh"))
+        #expect(Self.has("Đoàn công tác làm việc tại quận Ba Đình sáng nay.", .location, "quận Ba Đình"))
+    }
+
     /// The byte table the tokenizer looks words up in agrees with the vocabulary it was built from.
     @Test func vocabularyLookupsByBytesAgreeWithLookupsByWord() {
         let lexicon = Lexicon.shared

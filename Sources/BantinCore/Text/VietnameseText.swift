@@ -53,7 +53,7 @@ public enum VietnameseText {
             var i = 0
             while i < bytes.count {
                 // ASCII letters, most of the bytes, go straight on: no decoding, no table.
-                if bytes[i] | 0x20 &- 0x61 < 26 {
+                if isASCIILetter(bytes[i]) {
                     if wordStart < 0 {
                         wordStart = i
                         wordIsASCII = true
@@ -136,6 +136,10 @@ public enum VietnameseText {
         }
     }
 
+    /// A-Z or a-z (one comparison: setting bit 5 lower-cases an ASCII letter).
+    @inline(__always)
+    static func isASCIILetter(_ byte: UInt8) -> Bool { byte | 0x20 &- 0x61 < 26 }
+
     @inline(__always)
     static func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
         if scalar.value < 0x80 {
@@ -168,7 +172,7 @@ public enum VietnameseText {
             let kinds = Letters.kindBelow3000
             var letters = 0, visible = 0, i = 0
             while i < bytes.count {
-                if bytes[i] | 0x20 &- 0x61 < 26 {  // an ASCII letter: no decoding, no table
+                if isASCIILetter(bytes[i]) {  // no decoding, no table
                     letters += 1
                     visible += 1
                     i += 1
@@ -560,7 +564,7 @@ enum Letters {
                     if toned >= 0 { return false }
                     toned = i
                 }
-            } else if !(s.value | 0x20 &- 0x61 < 26) && s.value != 0x110 && s.value != 0x111 {  // ASCII letter, đ, Đ
+            } else if !(s.value < 0x80 && VietnameseText.isASCIILetter(UInt8(s.value))) && s.value != 0x110 && s.value != 0x111 {  // ASCII letter, đ, Đ
                 return false
             }
         }

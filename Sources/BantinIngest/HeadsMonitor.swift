@@ -59,15 +59,11 @@ final class HeadsMonitor: Sendable {
     func waitForFeed(after seq: UInt64, timeout: Duration) async {
         if heads.feedSeq > seq { return }
         let deadline = ContinuousClock.now + timeout
-        await withCheckedContinuation { continuation in
-            let startSweeper = state.withLockedValue { state -> Bool? in
-                if state.heads.feedSeq > seq { return nil }
-                state.feedWaiters[state.nextID] = FeedWaiter(after: seq, deadline: deadline, continuation: continuation)
-                state.nextID += 1
-                return Self.claimSweeper(&state)
-            }
-            guard let startSweeper else { return continuation.resume() }
-            if startSweeper { sweep() }
+        await wait { state, continuation in
+            if state.heads.feedSeq > seq { return false }
+            state.feedWaiters[state.nextID] = FeedWaiter(after: seq, deadline: deadline, continuation: continuation)
+            state.nextID += 1
+            return true
         }
     }
 
@@ -80,10 +76,19 @@ final class HeadsMonitor: Sendable {
             Self.mustWait(state.heads, maxBacklog: maxBacklog, progressWindow: progressWindow, queued: state.admissions.count - state.admissionsHead)
         }
         if !state.withLockedValue({ mustWait($0) }) { return }
+        await wait { state, continuation in
+            if !mustWait(state) { return false }
+            state.admissions.append(Admission(maxBacklog: maxBacklog, progressWindow: progressWindow, continuation: continuation))
+            return true
+        }
+    }
+
+    /// Suspends until `due` resumes the continuation that `enqueue` put in the state, under the lock; `enqueue`
+    /// returns false, keeping nothing, when the wait is not needed after all. Starts the sweeper if none runs.
+    private func wait(_ enqueue: (inout State, CheckedContinuation<Void, Never>) -> Bool) async {
         await withCheckedContinuation { continuation in
             let startSweeper = state.withLockedValue { state -> Bool? in
-                if !mustWait(state) { return nil }
-                state.admissions.append(Admission(maxBacklog: maxBacklog, progressWindow: progressWindow, continuation: continuation))
+                guard enqueue(&state, continuation) else { return nil }
                 return Self.claimSweeper(&state)
             }
             guard let startSweeper else { return continuation.resume() }

@@ -118,11 +118,7 @@ import BantinCorpus
         let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ArticleStore(directory: directory)
-        let generator = CorpusGenerator(seed: 5)
-        var ids: [String] = []
-        for index in 0..<3 {
-            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
-        }
+        let ids = try await store.acceptGenerated(0..<3, seed: 5)
         // Three waiting and no extraction ever stored (extract down): nobody is held back.
         await store.admit(maxBacklog: 2)
 
@@ -146,11 +142,7 @@ import BantinCorpus
         let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ArticleStore(directory: directory)
-        let generator = CorpusGenerator(seed: 6)
-        var ids: [String] = []
-        for index in 0..<5 {
-            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
-        }
+        let ids = try await store.acceptGenerated(0..<5, seed: 6)
         try await store.storeExtraction(articleID: ids[0], Extraction())  // 4 waiting, extraction under way
         let admitted = NIOLockedValueBox<[Int]>([])
         var waiters: [Task<Void, Never>] = []
@@ -179,11 +171,7 @@ import BantinCorpus
         let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ArticleStore(directory: directory)
-        let generator = CorpusGenerator(seed: 7)
-        var ids: [String] = []
-        for index in 0..<3 {
-            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
-        }
+        let ids = try await store.acceptGenerated(0..<3, seed: 7)
         try await store.storeExtraction(articleID: ids[0], Extraction())
         // The backlog is full and no extraction follows: after the progress window the submission goes on.
         let clock = ContinuousClock()
@@ -197,7 +185,7 @@ import BantinCorpus
         let directory = NSTemporaryDirectory() + "bantin-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ArticleStore(directory: directory)
-        let id = try await store.accept(try ArticleStore.prepare(SubmitRequest(text: CorpusGenerator(seed: 8).article(0).text))).articleID
+        let id = try await store.acceptGenerated(0..<1, seed: 8)[0]
         let clock = ContinuousClock()
         var began = clock.now
         await store.waitForFeed(after: 0, timeout: .milliseconds(200))
@@ -211,5 +199,17 @@ import BantinCorpus
         await waited
         #expect(store.currentHeads.feedSeq == 1)
         try await store.close()
+    }
+}
+
+extension ArticleStore {
+    /// Accepts the generated articles `indices` of corpus `seed`, one after the other; their ids.
+    func acceptGenerated(_ indices: Range<Int>, seed: UInt64) async throws -> [String] {
+        let generator = CorpusGenerator(seed: seed)
+        var ids: [String] = []
+        for index in indices {
+            ids.append(try await accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
+        }
+        return ids
     }
 }

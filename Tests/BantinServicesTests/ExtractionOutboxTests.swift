@@ -29,18 +29,13 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func aBatchAnswerThatDoesNotMatchIsRetriedAndEachArticleGetsItsOwnExtraction() async throws {
         let directory = NSTemporaryDirectory() + "bantin-outbox-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let generator = CorpusGenerator(seed: 9)
-        var ids: [String] = []
-        // Half of them accepted before a restart: what the outbox sends for those is read back from the file, for the
-        // others it is still in memory.
+        // More than a batch, half of them accepted before a restart: what the outbox sends for those is read back
+        // from the file, for the others it is still in memory.
         var store = try ArticleStore(directory: directory)
-        for index in 0..<20 {  // more than a batch
-            if index == 10 {
-                try await store.close()
-                store = try ArticleStore(directory: directory)
-            }
-            ids.append(try await store.accept(try ArticleStore.prepare(SubmitRequest(text: generator.article(index).text))).articleID)
-        }
+        var ids = try await store.acceptGenerated(0..<10, seed: 9)
+        try await store.close()
+        store = try ArticleStore(directory: directory)
+        ids += try await store.acceptGenerated(10..<20, seed: 9)
         let extract = ShortChangingExtract(shortAnswers: 2)
         let server = try await TestServer.start(pki: try TestPKI(), services: [extract])
         let client = try server.client()
